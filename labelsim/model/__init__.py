@@ -1,0 +1,32 @@
+"""The SimPy model of the labeling platform (layer 2).
+
+This package is the only code in labelsim that imports simpy.  It is pure: no
+file I/O, no printing, no global random state.  :func:`run_model` simulates a
+validated :class:`~labelsim.scenario.Scenario` and returns a :class:`RawRun`
+of plain Python records that :mod:`labelsim.results` turns into frames.
+"""
+
+from .core import LabelingModel, run_model
+from .records import (
+    ABANDONED,
+    ALLOWED_TRANSITIONS,
+    EXPIRED,
+    IN_FLIGHT,
+    OUTCOME_NAMES,
+    SKIPPED,
+    SUBMITTED,
+    RawRun,
+)
+
+__all__ = [
+    "ABANDONED",
+    "ALLOWED_TRANSITIONS",
+    "EXPIRED",
+    "IN_FLIGHT",
+    "OUTCOME_NAMES",
+    "SKIPPED",
+    "SUBMITTED",
+    "LabelingModel",
+    "RawRun",
+    "run_model",
+]

@@ -1,0 +1,403 @@
+"""Tidy result frames and their documented schemas (layer 3).
+
+:func:`build_result` turns a model run's plain records into pandas frames.
+Every frame's columns are listed in :data:`SCHEMAS` (name, dtype, meaning);
+tests check that the frames match.  Conventions: ``*_at`` columns are
+tz-aware timestamps in the scenario's time zone (NaT = did not happen within
+the run), ``*_s`` durations in seconds, ``*_usd`` money in USD, statuses in
+the platform's words.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._version import __version__
+from .model import OUTCOME_NAMES, RawRun
+from .scenario import Scenario
+
+__all__ = ["SCHEMAS", "SimulationResult", "build_result", "check_schema"]
+
+_TS = "datetime64[ns, tz]"
+
+#: frame name -> ordered list of (column, dtype, meaning).
+SCHEMAS: dict[str, list[tuple[str, str, str]]] = {
+    "batches": [
+        ("project", "object", "project name"),
+        ("batch", "object", "batch name"),
+        ("labeling_queue", "int64", "labeling queue at the end (1 highest .. 5 lowest)"),
+        ("status", "object", "status at the end of the run, in the platform's words"),
+        ("items", "int64", "items in the batch (uploaded or uploading) at the end"),
+        ("labeled_items", "int64", "items that received their full overlap"),
+        ("remaining_items", "int64", "items - labeled_items"),
+        ("submitted", "int64", "submitted (paid) assignments, including before the start"),
+        ("expired", "int64", "assignments that expired (abandoned or over the time limit)"),
+        ("skipped", "int64", "assignments returned at once by the performer"),
+        ("in_flight", "int64", "assignments still reserved at the end of the run"),
+        ("spent_usd", "float64", "money charged for this batch during the run (reward + fee)"),
+        ("launched_at", _TS, "when it was launched (NaT: not launched, or before the start)"),
+        ("started_at", _TS, "when it first entered Processing during the run"),
+        ("completed_at", _TS, "when it became Completed (NaT: not within the run)"),
+        ("eta", _TS, "estimated completion in this simulated future (= completed_at)"),
+    ],
+    "status_timeline": [
+        ("project", "object", "project name"),
+        ("batch", "object", "batch name"),
+        ("status", "object", "status during the interval"),
+        ("start_at", _TS, "when the batch entered the status"),
+        ("end_at", _TS, "when it left it (NaT: still in it at the end of the run)"),
+    ],
+    "assignments": [
+        ("project", "category", "project name"),
+        ("batch", "category", "batch name"),
+        ("suite", "int64", "task suite number within the batch (0-based)"),
+        ("performer", "category", "performer name ('(before start)' for in-flight work at the start)"),
+        ("group", "category", "performer group"),
+        ("available_at", _TS, "when the suite entered the pool (upload, launch, or return)"),
+        ("reserved_at", _TS, "when the performer took it (the price is locked then)"),
+        ("ended_at", _TS, "when it was submitted, expired or skipped (NaT: in flight at the end)"),
+        ("outcome", "category", "submitted | expired | skipped | in_flight"),
+        ("wait_s", "float64", "reserved_at - available_at, seconds"),
+        ("reward_usd", "float64", "reward (paid only if submitted)"),
+        ("fee_usd", "float64", "platform fee (paid only if submitted)"),
+    ],
+    "ledger": [
+        ("at", _TS, "when the money moved"),
+        ("kind", "object", "opening | top_up | reserve | release | charge"),
+        ("project", "object", "project of the assignment (empty for opening and top_up)"),
+        ("batch", "object", "batch of the assignment (empty for opening and top_up)"),
+        ("amount_usd", "float64", "amount moved (≥ 0); the kind says in which direction"),
+        ("balance_usd", "float64", "account balance after the row"),
+        ("reserved_usd", "float64", "reserved money after the row"),
+        ("available_usd", "float64", "balance_usd - reserved_usd"),
+    ],
+    "progress": [
+        ("at", _TS, "sampling time (regular grid, plus the end of the run)"),
+        ("project", "object", "project name"),
+        ("batch", "object", "batch name"),
+        ("labeled_items", "int64", "items with their full overlap"),
+        ("in_flight", "int64", "assignments reserved"),
+        ("remaining_items", "int64", "items without their full overlap"),
+    ],
+    "performers": [
+        ("performer", "object", "performer name"),
+        ("group", "object", "performer group"),
+        ("sessions", "int64", "crowd sessions started (0 for team members)"),
+        ("assignments", "int64", "assignments taken"),
+        ("submitted", "int64", "assignments submitted"),
+        ("busy_s", "float64", "seconds holding assignments"),
+        ("earned_usd", "float64", "rewards earned"),
+    ],
+    "warnings": [
+        ("at", _TS, "when the refused or doubtful action happened"),
+        ("action", "object", "the action, e.g. pause or archive"),
+        ("target", "object", "the batch, project or 'account' it named"),
+        ("message", "object", "what the platform would have said"),
+    ],
+}
+
+
+@dataclass
+class SimulationResult:
+    """The outcome of one simulated run: frames, warnings and provenance.
+
+    Attributes:
+        scenario: the scenario simulated.
+        batches, status_timeline, assignments, ledger, progress, performers,
+            warnings: frames with the columns in :data:`SCHEMAS`.
+        provenance: scenario name, seed entropy, labelsim version, wall time…
+        money: opening/closing balance, reserved, top-ups and spend (USD).
+    """
+
+    scenario: Scenario
+    batches: pd.DataFrame
+    status_timeline: pd.DataFrame
+    assignments: pd.DataFrame
+    ledger: pd.DataFrame
+    progress: pd.DataFrame
+    performers: pd.DataFrame
+    warnings: pd.DataFrame
+    provenance: dict[str, Any]
+    money: dict[str, float] = field(default_factory=dict)
+
+    def frames(self) -> dict[str, pd.DataFrame]:
+        """All frames by name (the keys of :data:`SCHEMAS`)."""
+        return {name: getattr(self, name) for name in SCHEMAS}
+
+
+def _stamps(start: pd.Timestamp, seconds: np.ndarray | list[float]) -> pd.DatetimeIndex:
+    values = np.asarray(seconds, dtype=float)
+    return pd.DatetimeIndex(start + pd.to_timedelta(values, unit="s"))
+
+
+def _stamp(start: pd.Timestamp, seconds: float) -> pd.Timestamp:
+    return pd.NaT if math.isnan(seconds) else start + pd.to_timedelta(seconds, unit="s")
+
+
+def build_result(
+    raw: RawRun,
+    scenario: Scenario,
+    *,
+    seed_entropy: int,
+    wall_time_s: float,
+    replication_key: tuple[int, ...] = (),
+) -> SimulationResult:
+    """Turn the records of one run into a :class:`SimulationResult`."""
+    start = pd.Timestamp(scenario.start).tz_convert(scenario.timezone)
+    assignments = _assignments(raw, start)
+    result = SimulationResult(
+        scenario=scenario,
+        batches=_batches(raw, start),
+        status_timeline=_timeline(raw, start),
+        assignments=assignments,
+        ledger=_ledger(raw, start, assignments),
+        progress=_progress(raw, start),
+        performers=_performers(raw, assignments),
+        warnings=_warnings(raw, start),
+        provenance={
+            "scenario": scenario.name,
+            "seed": seed_entropy,
+            "replication_key": list(replication_key),
+            "labelsim_version": __version__,
+            "wall_time_s": round(wall_time_s, 6),
+            "start": start.isoformat(),
+            "end": _stamp(start, raw.end_s).isoformat(),
+            "horizon_s": raw.horizon_s,
+            "stop_reason": raw.stop_reason,
+            "simpy_events": raw.events_processed,
+        },
+        money=_money(raw),
+    )
+    return result
+
+
+def _money(raw: RawRun) -> dict[str, float]:
+    top_ups = sum(amount for _, amount in raw.top_ups)
+    spent = raw.opening_balance + top_ups - raw.final_balance
+    return {
+        "opening_balance_usd": raw.opening_balance / 1e6,
+        "opening_reserved_usd": raw.opening_reserved / 1e6,
+        "top_ups_usd": top_ups / 1e6,
+        "spent_usd": spent / 1e6,
+        "balance_usd": raw.final_balance / 1e6,
+        "reserved_usd": raw.final_reserved / 1e6,
+        "available_usd": (raw.final_balance - raw.final_reserved) / 1e6,
+    }
+
+
+def _batches(raw: RawRun, start: pd.Timestamp) -> pd.DataFrame:
+    rows = []
+    for (project, batch), final in zip(raw.batch_keys, raw.batch_final):
+        completed = _stamp(start, float(final["completed_at"]))  # type: ignore[arg-type]
+        rows.append({
+            "project": project,
+            "batch": batch,
+            "labeling_queue": int(final["labeling_queue"]),  # type: ignore[arg-type]
+            "status": final["status"],
+            "items": int(final["items"]),  # type: ignore[arg-type]
+            "labeled_items": int(final["labeled_items"]),  # type: ignore[arg-type]
+            "remaining_items": int(final["items"]) - int(final["labeled_items"]),  # type: ignore[arg-type]
+            "submitted": int(final["submitted"]),  # type: ignore[arg-type]
+            "expired": int(final["expired"]),  # type: ignore[arg-type]
+            "skipped": int(final["skipped"]),  # type: ignore[arg-type]
+            "in_flight": int(final["in_flight"]),  # type: ignore[arg-type]
+            "spent_usd": int(final["spent"]) / 1e6,  # type: ignore[arg-type]
+            "launched_at": _stamp(start, float(final["launched_at"])),  # type: ignore[arg-type]
+            "started_at": _stamp(start, float(final["started_at"])),  # type: ignore[arg-type]
+            "completed_at": completed,
+            "eta": completed,
+        })
+    frame = pd.DataFrame(rows, columns=[c for c, _, _ in SCHEMAS["batches"]])
+    for column in ("launched_at", "started_at", "completed_at", "eta"):
+        frame[column] = pd.to_datetime(frame[column]).dt.tz_convert(start.tz) if len(frame) else frame[column]
+    return frame
+
+
+def _timeline(raw: RawRun, start: pd.Timestamp) -> pd.DataFrame:
+    rows: list[tuple[str, str, str, float, float]] = []
+    by_batch: dict[int, list[tuple[float, str]]] = {}
+    for t, idx, status in raw.status_log:
+        by_batch.setdefault(idx, []).append((t, status))
+    for idx, changes in sorted(by_batch.items()):
+        project, batch = raw.batch_keys[idx]
+        intervals: list[list[Any]] = []
+        for k, (t, status) in enumerate(changes):
+            end = changes[k + 1][0] if k + 1 < len(changes) else math.nan
+            if end == t:
+                continue  # passed through within an instant
+            if intervals and intervals[-1][0] == status:
+                intervals[-1][2] = end
+            else:
+                intervals.append([status, t, end])
+        rows.extend((project, batch, status, t0, t1) for status, t0, t1 in intervals)
+    frame = pd.DataFrame(rows, columns=["project", "batch", "status", "start_s", "end_s"])
+    frame["start_at"] = _stamps(start, frame["start_s"].to_numpy())
+    frame["end_at"] = _stamps(start, frame["end_s"].to_numpy())
+    frame = frame.drop(columns=["start_s", "end_s"])
+    return frame.sort_values(["start_at", "project", "batch"], kind="stable").reset_index(drop=True)
+
+
+def _categorical(codes: np.ndarray, labels: list[str]) -> pd.Categorical:
+    unique = list(dict.fromkeys(labels))
+    position = {label: i for i, label in enumerate(unique)}
+    mapping = np.array([position[label] for label in labels], dtype=np.int64)
+    return pd.Categorical.from_codes(mapping[codes] if len(codes) else codes, categories=unique)
+
+
+def _assignments(raw: RawRun, start: pd.Timestamp) -> pd.DataFrame:
+    columns = [c for c, _, _ in SCHEMAS["assignments"]]
+    table = np.array(raw.assignments, dtype=float).reshape(-1, 7)
+    batch_idx = table[:, 0].astype(np.int64)
+    pids = table[:, 2].astype(np.int64)
+    projects = [p for p, _ in raw.batch_keys]
+    names = [b for _, b in raw.batch_keys]
+    known = sorted(raw.performer_names)
+    pid_pos = np.searchsorted(np.array(known, dtype=np.int64), pids)
+    rewards = np.array([r for r, _ in raw.costs] or [0], dtype=float) / 1e6
+    fees = np.array([f for _, f in raw.costs] or [0], dtype=float) / 1e6
+    outcome_labels = list(dict.fromkeys(OUTCOME_NAMES.values()))
+    outcome_codes = np.array([outcome_labels.index(OUTCOME_NAMES[k]) for k in sorted(OUTCOME_NAMES)])
+    frame = pd.DataFrame({
+        "project": _categorical(batch_idx, projects),
+        "batch": _categorical(batch_idx, names),
+        "suite": table[:, 1].astype(np.int64),
+        "performer": _categorical(pid_pos, [raw.performer_names[p] for p in known]),
+        "group": _categorical(pid_pos, [raw.performer_groups[p] for p in known]),
+        "available_at": _stamps(start, table[:, 3]),
+        "reserved_at": _stamps(start, table[:, 4]),
+        "ended_at": _stamps(start, table[:, 5]),
+        "outcome": pd.Categorical.from_codes(
+            outcome_codes[table[:, 6].astype(np.int64)] if len(table) else np.array([], dtype=np.int64),
+            categories=outcome_labels,
+        ),
+        "wait_s": table[:, 4] - table[:, 3],
+        "reward_usd": rewards[batch_idx] if len(table) else np.array([], dtype=float),
+        "fee_usd": fees[batch_idx] if len(table) else np.array([], dtype=float),
+    }, columns=columns)
+    order = np.lexsort((table[:, 5], table[:, 4])) if len(table) else np.array([], dtype=np.int64)
+    return frame.iloc[order].reset_index(drop=True)
+
+
+def _ledger(raw: RawRun, start: pd.Timestamp, assignments: pd.DataFrame) -> pd.DataFrame:
+    """Money movements derived from the assignments and top-ups, with running totals.
+
+    Rows at one instant are ordered: top-ups, assignment ends, reservations, then
+    ends of assignments that ended the instant they were taken (skips).
+    """
+    reserved_s = (assignments["reserved_at"] - start).dt.total_seconds().to_numpy()
+    ended_s = (assignments["ended_at"] - start).dt.total_seconds().to_numpy()
+    cost = (assignments["reward_usd"] + assignments["fee_usd"]).to_numpy()
+    cost_micro = np.rint(cost * 1e6).astype(np.int64)
+    outcome = assignments["outcome"].astype(str).to_numpy()
+    project = assignments["project"].astype(str).to_numpy()
+    batch = assignments["batch"].astype(str).to_numpy()
+    before_start = np.isnan(reserved_s) | (assignments["performer"].astype(str).to_numpy() == "(before start)")
+    reserve_rows = ~before_start
+    ended = ~np.isnan(ended_s)
+    end_kind = np.where(outcome == "submitted", "charge", "release")
+    end_rank = np.where(ended_s == reserved_s, 4, 2)
+    n_top = len(raw.top_ups)
+    times = np.concatenate([
+        [0.0],
+        np.array([t for t, _ in raw.top_ups], dtype=float),
+        reserved_s[reserve_rows],
+        ended_s[ended],
+    ])
+    ranks = np.concatenate([[0], np.ones(n_top), np.full(reserve_rows.sum(), 3), end_rank[ended]])
+    kinds = np.concatenate([["opening"], ["top_up"] * n_top, ["reserve"] * int(reserve_rows.sum()), end_kind[ended]])
+    projects = np.concatenate([[""], [""] * n_top, project[reserve_rows], project[ended]])
+    batches = np.concatenate([[""], [""] * n_top, batch[reserve_rows], batch[ended]])
+    amounts = np.concatenate([
+        [raw.opening_balance],
+        np.array([a for _, a in raw.top_ups], dtype=np.int64),
+        cost_micro[reserve_rows],
+        cost_micro[ended],
+    ]).astype(np.int64)
+    d_balance = np.where(np.isin(kinds, ["opening", "top_up"]), amounts, 0) - np.where(kinds == "charge", amounts, 0)
+    d_reserved = np.where(kinds == "reserve", amounts, 0) - np.where(np.isin(kinds, ["charge", "release"]), amounts, 0)
+    d_reserved[0] = raw.opening_reserved
+    order = np.lexsort((np.arange(len(times)), ranks, times))
+    balance = np.cumsum(d_balance[order])
+    reserved = np.cumsum(d_reserved[order])
+    return pd.DataFrame({
+        "at": _stamps(start, times[order]),
+        "kind": kinds[order].astype(object),
+        "project": projects[order].astype(object),
+        "batch": batches[order].astype(object),
+        "amount_usd": amounts[order] / 1e6,
+        "balance_usd": balance / 1e6,
+        "reserved_usd": reserved / 1e6,
+        "available_usd": (balance - reserved) / 1e6,
+    })
+
+
+def _progress(raw: RawRun, start: pd.Timestamp) -> pd.DataFrame:
+    table = np.array(raw.progress, dtype=float).reshape(-1, 5)
+    idx = table[:, 1].astype(np.int64)
+    return pd.DataFrame({
+        "at": _stamps(start, table[:, 0]),
+        "project": np.array([p for p, _ in raw.batch_keys], dtype=object)[idx],
+        "batch": np.array([b for _, b in raw.batch_keys], dtype=object)[idx],
+        "labeled_items": table[:, 2].astype(np.int64),
+        "in_flight": table[:, 3].astype(np.int64),
+        "remaining_items": table[:, 4].astype(np.int64),
+    })
+
+
+def _performers(raw: RawRun, assignments: pd.DataFrame) -> pd.DataFrame:
+    columns = [c for c, _, _ in SCHEMAS["performers"]]
+    frame = assignments.assign(
+        busy_s=(assignments["ended_at"] - assignments["reserved_at"]).dt.total_seconds(),
+        is_submitted=assignments["outcome"] == "submitted",
+    )
+    frame["busy_s"] = frame["busy_s"].fillna(0.0)
+    frame["earned_usd"] = np.where(frame["is_submitted"], frame["reward_usd"], 0.0)
+    grouped = frame.groupby("performer", observed=True).agg(
+        assignments=("suite", "size"),
+        submitted=("is_submitted", "sum"),
+        busy_s=("busy_s", "sum"),
+        earned_usd=("earned_usd", "sum"),
+    )
+    rows = []
+    for pid, name in sorted(raw.performer_names.items()):
+        if pid < 0 and name not in grouped.index:
+            continue
+        if name in grouped.index:
+            stats = grouped.loc[name]
+            n, n_sub, busy, earned = int(stats["assignments"]), int(stats["submitted"]), float(stats["busy_s"]), float(stats["earned_usd"])
+        else:
+            n, n_sub, busy, earned = 0, 0, 0.0, 0.0
+        rows.append((name, raw.performer_groups[pid], raw.sessions.get(pid, 0), n, n_sub, busy, earned))
+    frame = pd.DataFrame(rows, columns=columns)
+    return frame.astype({"sessions": "int64", "assignments": "int64", "submitted": "int64"})
+
+
+def _warnings(raw: RawRun, start: pd.Timestamp) -> pd.DataFrame:
+    frame = pd.DataFrame(raw.warnings, columns=["t", "action", "target", "message"])
+    frame.insert(0, "at", _stamps(start, frame["t"].to_numpy()))
+    return frame.drop(columns=["t"])
+
+
+def check_schema(frame: pd.DataFrame, name: str) -> list[str]:
+    """Differences between ``frame`` and the documented schema ``name`` (empty = matches)."""
+    problems = []
+    expected = SCHEMAS[name]
+    if list(frame.columns) != [c for c, _, _ in expected]:
+        problems.append(f"{name}: columns {list(frame.columns)} != {[c for c, _, _ in expected]}")
+        return problems
+    for column, dtype, _ in expected:
+        actual = frame[column].dtype
+        if dtype == _TS:
+            ok = isinstance(actual, pd.DatetimeTZDtype)
+        elif dtype == "object":
+            ok = actual == object or pd.api.types.is_string_dtype(actual)
+        else:
+            ok = str(actual) == dtype
+        if not ok:
+            problems.append(f"{name}.{column}: dtype {actual} != {dtype}")
+    return problems

@@ -1,0 +1,89 @@
+"""Closed-form queueing results used to validate the model (layer 0).
+
+All rates are per second and all times in seconds.
+
+References: A. K. Erlang (1917) for the M/M/c waiting probability; A. Cobham,
+"Priority assignment in waiting line problems", Oper. Res. 2(1):70-76 (1954)
+and R. H. Davis, Oper. Res. 14(1):133-136 (1966) for non-preemptive priorities
+with identical exponential servers; the makespan formula follows from the
+memorylessness of exponential work (Gross, Shortle, Thompson & Harris,
+*Fundamentals of Queueing Theory*).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+__all__ = [
+    "erlang_b",
+    "erlang_c",
+    "harmonic",
+    "makespan_exponential",
+    "mmc_wait",
+    "priority_mmc_waits",
+]
+
+
+def erlang_b(servers: int, load: float) -> float:
+    """Erlang B blocking probability for ``servers`` and offered ``load`` = λ/μ (erlangs)."""
+    if servers < 1 or load < 0:
+        raise ValueError("servers must be >= 1 and load >= 0")
+    blocking = 1.0
+    for k in range(1, servers + 1):  # stable recursion B(k) = a B(k-1) / (k + a B(k-1))
+        blocking = load * blocking / (k + load * blocking)
+    return blocking
+
+
+def erlang_c(servers: int, load: float) -> float:
+    """Probability that an arrival waits in an M/M/c queue (Erlang C); needs load < servers."""
+    if load >= servers:
+        raise ValueError(f"unstable: load {load} >= servers {servers}")
+    blocking = erlang_b(servers, load)
+    rho = load / servers
+    return blocking / (1.0 - rho * (1.0 - blocking))
+
+
+def mmc_wait(servers: int, arrival_rate: float, service_rate: float) -> float:
+    """Mean wait in queue W_q of an M/M/c queue (seconds)."""
+    load = arrival_rate / service_rate
+    return erlang_c(servers, load) / (servers * service_rate - arrival_rate)
+
+
+def priority_mmc_waits(
+    servers: int, arrival_rates: Sequence[float], service_rate: float
+) -> list[float]:
+    """Mean wait in queue per class of a non-preemptive priority M/M/c queue.
+
+    Class 0 is the highest priority; all classes share one exponential service
+    rate.  W_k = W_0 / ((1 - σ_{k-1})(1 - σ_k)) with σ_k the load of classes
+    0..k divided by c and W_0 = C(c, λ/μ) / (c μ) (Cobham 1954; Davis 1966).
+    """
+    total = math.fsum(arrival_rates)
+    residual = erlang_c(servers, total / service_rate) / (servers * service_rate)
+    waits, sigma_before = [], 0.0
+    for rate in arrival_rates:
+        sigma = sigma_before + rate / (servers * service_rate)
+        waits.append(residual / ((1.0 - sigma_before) * (1.0 - sigma)))
+        sigma_before = sigma
+    return waits
+
+
+def harmonic(n: int) -> float:
+    """The harmonic number H_n = 1 + 1/2 + … + 1/n."""
+    return math.fsum(1.0 / k for k in range(1, n + 1))
+
+
+def makespan_exponential(jobs: int, servers: int, mean: float) -> float:
+    """Expected time to finish ``jobs`` exponential jobs of ``mean`` seconds on ``servers``.
+
+    All jobs are present at time 0 and every server is always available:
+    E[T] = (N - c)·m/c + m·H_c for N ≥ c (c busy servers finish at rate c/m
+    until the queue is empty, then the last c jobs drain as a maximum of
+    exponentials), and m·H_N for N < c.
+    """
+    if jobs <= 0:
+        return 0.0
+    if jobs < servers:
+        return mean * harmonic(jobs)
+    return (jobs - servers) * mean / servers + mean * harmonic(servers)
