@@ -107,7 +107,7 @@ def validate(scenario: ScenarioArg, overrides: SetOpt = None) -> None:
 def run(
     scenario: ScenarioArg,
     seed: Annotated[int | None, typer.Option(help="Random seed (default: fresh, recorded in run.json).")] = None,
-    until: Annotated[str | None, typer.Option(help="Simulate at most this long, e.g. 3d (default: the horizon).")] = None,
+    until: Annotated[str | None, typer.Option(help="Simulate at most this long, e.g. 3d (default: horizon).")] = None,
     sort: Annotated[SortBy | None, typer.Option(help="Sort the table by name or eta.")] = None,
     out_dir: Annotated[Path | None, typer.Option("--out", help="Write every frame as CSV plus run.json here.")] = None,
     force: Annotated[bool, typer.Option(help="Replace a non-empty --out folder.")] = False,
@@ -139,7 +139,8 @@ def render_run(result: SimulationResult, sort: str | None) -> None:
         out.print(f"warning: {row.at:%Y-%m-%d %H:%M} {row.action} {row.target}: {row.message}", highlight=False)
     end = result.provenance["end"]
     why = "nothing left to do" if result.provenance["stop_reason"] == "settled" else "horizon reached"
-    out.print(f"simulated until {end[:16].replace('T', ' ')} ({why}), seed {result.provenance['seed']}", highlight=False)
+    seed = result.provenance["seed"]
+    out.print(f"simulated until {end[:16].replace('T', ' ')} ({why}), seed {seed}", highlight=False)
 
 
 def rich_table(frame: Any, title: str | None = None) -> Table:

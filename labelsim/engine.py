@@ -45,8 +45,9 @@ def parse_until(until: str | float | None) -> float | None:
     """``until`` as seconds (a duration such as ``3d``, or seconds), or None."""
     if until is None:
         return None
+    is_number = isinstance(until, (int, float)) and not isinstance(until, bool)
     try:
-        seconds = float(until) if isinstance(until, (int, float)) and not isinstance(until, bool) else parse_duration(until)
+        seconds = float(until) if is_number else parse_duration(until)
     except ValueError as exc:
         raise LabelsimError(f"until: {exc}") from None
     if not seconds > 0:

@@ -52,7 +52,7 @@ def batch_table(batches: pd.DataFrame, sort: str | None = None) -> pd.DataFrame:
         "Name": frame["batch"].to_numpy(),
         "Labeling queue": frame["labeling_queue"].to_numpy(),
         "Status": frame["status"].to_numpy(),
-        "Items": [f"{a}/{b}" for a, b in zip(frame["labeled_items"], frame["items"])],
+        "Items": [f"{a}/{b}" for a, b in zip(frame["labeled_items"], frame["items"], strict=True)],
         "ETA": [_eta_text(row) for _, row in frame.iterrows()],
     })
 

@@ -10,15 +10,16 @@ the platform's words.
 
 from __future__ import annotations
 
+import itertools
 import math
-from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ._version import __version__
-from .model import OUTCOME_NAMES, RawRun
+from .model import OUTCOME_NAMES, SUBMITTED, RawRun
 from .scenario import Scenario
 
 __all__ = ["SCHEMAS", "SimulationResult", "build_result", "check_schema"]
@@ -102,28 +103,71 @@ SCHEMAS: dict[str, list[tuple[str, str, str]]] = {
 }
 
 
-@dataclass
 class SimulationResult:
-    """The outcome of one simulated run: frames, warnings and provenance.
+    """The outcome of one simulated run: frames, warnings, money and provenance.
+
+    The frames (``batches``, ``status_timeline``, ``assignments``, ``ledger``,
+    ``progress``, ``performers``, ``warnings``; columns in :data:`SCHEMAS`) are
+    built from the run's records the first time they are read.
 
     Attributes:
         scenario: the scenario simulated.
-        batches, status_timeline, assignments, ledger, progress, performers,
-            warnings: frames with the columns in :data:`SCHEMAS`.
+        raw: the model's plain records (simulation seconds, micro-USD).
         provenance: scenario name, seed entropy, labelsim version, wall time…
         money: opening/closing balance, reserved, top-ups and spend (USD).
     """
 
-    scenario: Scenario
-    batches: pd.DataFrame
-    status_timeline: pd.DataFrame
-    assignments: pd.DataFrame
-    ledger: pd.DataFrame
-    progress: pd.DataFrame
-    performers: pd.DataFrame
-    warnings: pd.DataFrame
-    provenance: dict[str, Any]
-    money: dict[str, float] = field(default_factory=dict)
+    def __init__(self, raw: RawRun, scenario: Scenario, provenance: dict[str, Any]) -> None:
+        self.raw = raw
+        self.scenario = scenario
+        self.provenance = provenance
+        self.money: dict[str, float] = _money(raw)
+        self.start = pd.Timestamp(scenario.start).tz_convert(scenario.timezone)
+
+    def __repr__(self) -> str:
+        return (
+            f"<SimulationResult {self.scenario.name!r} seed={self.provenance.get('seed')} "
+            f"batches={len(self.raw.batch_keys)} assignments={len(self.raw.assignments)}>"
+        )
+
+    @cached_property
+    def batches(self) -> pd.DataFrame:
+        """One row per batch: final status, counts, spend, timestamps and ETA."""
+        return _batches(self.raw, self.start)
+
+    @cached_property
+    def status_timeline(self) -> pd.DataFrame:
+        """One row per interval a batch spent in a status."""
+        return _timeline(self.raw, self.start)
+
+    @cached_property
+    def assignments(self) -> pd.DataFrame:
+        """One row per assignment (including those in flight at the end)."""
+        return _assignments(self.raw, self.start, self._table)
+
+    @cached_property
+    def _table(self) -> np.ndarray:
+        return _assignment_table(self.raw)
+
+    @cached_property
+    def ledger(self) -> pd.DataFrame:
+        """Every money movement with running balance and reserved totals."""
+        return _ledger(self.raw, self.start, self._table)
+
+    @cached_property
+    def progress(self) -> pd.DataFrame:
+        """Labeled, in-flight and remaining items per batch on a regular grid."""
+        return _progress(self.raw, self.start)
+
+    @cached_property
+    def performers(self) -> pd.DataFrame:
+        """Sessions, assignments, busy time and earnings per performer."""
+        return _performers(self.raw, self.assignments)
+
+    @cached_property
+    def warnings(self) -> pd.DataFrame:
+        """Requester actions the platform would have refused, with their time."""
+        return _warnings(self.raw, self.start)
 
     def frames(self) -> dict[str, pd.DataFrame]:
         """All frames by name (the keys of :data:`SCHEMAS`)."""
@@ -147,33 +191,22 @@ def build_result(
     wall_time_s: float,
     replication_key: tuple[int, ...] = (),
 ) -> SimulationResult:
-    """Turn the records of one run into a :class:`SimulationResult`."""
+    """Wrap the records of one run in a :class:`SimulationResult` with its provenance."""
     start = pd.Timestamp(scenario.start).tz_convert(scenario.timezone)
-    assignments = _assignments(raw, start)
-    result = SimulationResult(
-        scenario=scenario,
-        batches=_batches(raw, start),
-        status_timeline=_timeline(raw, start),
-        assignments=assignments,
-        ledger=_ledger(raw, start, assignments),
-        progress=_progress(raw, start),
-        performers=_performers(raw, assignments),
-        warnings=_warnings(raw, start),
-        provenance={
-            "scenario": scenario.name,
-            "seed": seed_entropy,
-            "replication_key": list(replication_key),
-            "labelsim_version": __version__,
-            "wall_time_s": round(wall_time_s, 6),
-            "start": start.isoformat(),
-            "end": _stamp(start, raw.end_s).isoformat(),
-            "horizon_s": raw.horizon_s,
-            "stop_reason": raw.stop_reason,
-            "simpy_events": raw.events_processed,
-        },
-        money=_money(raw),
-    )
-    return result
+    provenance = {
+        "scenario": scenario.name,
+        "seed": seed_entropy,
+        "replication_key": list(replication_key),
+        "labelsim_version": __version__,
+        "wall_time_s": round(wall_time_s, 6),
+        "start": start.isoformat(),
+        "end": _stamp(start, raw.end_s).isoformat(),
+        "horizon_s": raw.horizon_s,
+        "stop_reason": raw.stop_reason,
+        "simpy_events": raw.events_processed,
+        "assignments": len(raw.assignments),
+    }
+    return SimulationResult(raw, scenario, provenance)
 
 
 def _money(raw: RawRun) -> dict[str, float]:
@@ -192,7 +225,7 @@ def _money(raw: RawRun) -> dict[str, float]:
 
 def _batches(raw: RawRun, start: pd.Timestamp) -> pd.DataFrame:
     rows = []
-    for (project, batch), final in zip(raw.batch_keys, raw.batch_final):
+    for (project, batch), final in zip(raw.batch_keys, raw.batch_final, strict=True):
         completed = _stamp(start, float(final["completed_at"]))  # type: ignore[arg-type]
         rows.append({
             "project": project,
@@ -245,90 +278,83 @@ def _timeline(raw: RawRun, start: pd.Timestamp) -> pd.DataFrame:
 def _categorical(codes: np.ndarray, labels: list[str]) -> pd.Categorical:
     unique = list(dict.fromkeys(labels))
     position = {label: i for i, label in enumerate(unique)}
-    mapping = np.array([position[label] for label in labels], dtype=np.int64)
-    return pd.Categorical.from_codes(mapping[codes] if len(codes) else codes, categories=unique)
+    mapping = np.array([position[label] for label in labels] + [0], dtype=np.int64)
+    return pd.Categorical.from_codes(mapping[codes], categories=unique)
 
 
-def _assignments(raw: RawRun, start: pd.Timestamp) -> pd.DataFrame:
-    columns = [c for c, _, _ in SCHEMAS["assignments"]]
-    table = np.array(raw.assignments, dtype=float).reshape(-1, 7)
+def _assignment_table(raw: RawRun) -> np.ndarray:
+    """The assignment records as an (n, 7) float array, ordered by reservation then end."""
+    rows = raw.assignments
+    table = np.fromiter(itertools.chain.from_iterable(rows), float, count=7 * len(rows)).reshape(-1, 7)
+    order = np.lexsort((table[:, 5], table[:, 4]))
+    return table[order]
+
+
+def _assignments(raw: RawRun, start: pd.Timestamp, table: np.ndarray) -> pd.DataFrame:
     batch_idx = table[:, 0].astype(np.int64)
-    pids = table[:, 2].astype(np.int64)
-    projects = [p for p, _ in raw.batch_keys]
-    names = [b for _, b in raw.batch_keys]
-    known = sorted(raw.performer_names)
-    pid_pos = np.searchsorted(np.array(known, dtype=np.int64), pids)
-    rewards = np.array([r for r, _ in raw.costs] or [0], dtype=float) / 1e6
-    fees = np.array([f for _, f in raw.costs] or [0], dtype=float) / 1e6
+    known = np.array(sorted(raw.performer_names), dtype=np.int64)
+    pid_pos = np.searchsorted(known, table[:, 2].astype(np.int64))
+    rewards = np.array([r for r, _ in raw.costs] + [0], dtype=float) / 1e6
+    fees = np.array([f for _, f in raw.costs] + [0], dtype=float) / 1e6
     outcome_labels = list(dict.fromkeys(OUTCOME_NAMES.values()))
     outcome_codes = np.array([outcome_labels.index(OUTCOME_NAMES[k]) for k in sorted(OUTCOME_NAMES)])
-    frame = pd.DataFrame({
-        "project": _categorical(batch_idx, projects),
-        "batch": _categorical(batch_idx, names),
+    return pd.DataFrame({
+        "project": _categorical(batch_idx, [p for p, _ in raw.batch_keys]),
+        "batch": _categorical(batch_idx, [b for _, b in raw.batch_keys]),
         "suite": table[:, 1].astype(np.int64),
         "performer": _categorical(pid_pos, [raw.performer_names[p] for p in known]),
         "group": _categorical(pid_pos, [raw.performer_groups[p] for p in known]),
         "available_at": _stamps(start, table[:, 3]),
         "reserved_at": _stamps(start, table[:, 4]),
         "ended_at": _stamps(start, table[:, 5]),
-        "outcome": pd.Categorical.from_codes(
-            outcome_codes[table[:, 6].astype(np.int64)] if len(table) else np.array([], dtype=np.int64),
-            categories=outcome_labels,
-        ),
+        "outcome": pd.Categorical.from_codes(outcome_codes[table[:, 6].astype(np.int64)], categories=outcome_labels),
         "wait_s": table[:, 4] - table[:, 3],
-        "reward_usd": rewards[batch_idx] if len(table) else np.array([], dtype=float),
-        "fee_usd": fees[batch_idx] if len(table) else np.array([], dtype=float),
-    }, columns=columns)
-    order = np.lexsort((table[:, 5], table[:, 4])) if len(table) else np.array([], dtype=np.int64)
-    return frame.iloc[order].reset_index(drop=True)
+        "reward_usd": rewards[batch_idx],
+        "fee_usd": fees[batch_idx],
+    })
 
 
-def _ledger(raw: RawRun, start: pd.Timestamp, assignments: pd.DataFrame) -> pd.DataFrame:
-    """Money movements derived from the assignments and top-ups, with running totals.
+_KINDS = ["opening", "top_up", "reserve", "release", "charge"]
+
+
+def _ledger(raw: RawRun, start: pd.Timestamp, table: np.ndarray) -> pd.DataFrame:
+    """Money movements derived from the assignment records and top-ups, with running totals.
 
     Rows at one instant are ordered: top-ups, assignment ends, reservations, then
-    ends of assignments that ended the instant they were taken (skips).
+    ends of assignments that ended the instant they were taken (skips), so every
+    assignment's reservation comes before its end.  Assignments in flight at the
+    start were reserved before it (their money is in the opening row).
     """
-    reserved_s = (assignments["reserved_at"] - start).dt.total_seconds().to_numpy()
-    ended_s = (assignments["ended_at"] - start).dt.total_seconds().to_numpy()
-    cost = (assignments["reward_usd"] + assignments["fee_usd"]).to_numpy()
-    cost_micro = np.rint(cost * 1e6).astype(np.int64)
-    outcome = assignments["outcome"].astype(str).to_numpy()
-    project = assignments["project"].astype(str).to_numpy()
-    batch = assignments["batch"].astype(str).to_numpy()
-    before_start = np.isnan(reserved_s) | (assignments["performer"].astype(str).to_numpy() == "(before start)")
-    reserve_rows = ~before_start
+    batch_idx = table[:, 0].astype(np.int64)
+    reserved_s, ended_s, outcome = table[:, 4], table[:, 5], table[:, 6].astype(np.int64)
+    cost = np.array([r + f for r, f in raw.costs] + [0], dtype=np.int64)[batch_idx]
+    reserve_rows = table[:, 2] >= 0  # performer -1: in flight before the start
     ended = ~np.isnan(ended_s)
-    end_kind = np.where(outcome == "submitted", "charge", "release")
-    end_rank = np.where(ended_s == reserved_s, 4, 2)
-    n_top = len(raw.top_ups)
-    times = np.concatenate([
-        [0.0],
-        np.array([t for t, _ in raw.top_ups], dtype=float),
-        reserved_s[reserve_rows],
-        ended_s[ended],
-    ])
-    ranks = np.concatenate([[0], np.ones(n_top), np.full(reserve_rows.sum(), 3), end_rank[ended]])
-    kinds = np.concatenate([["opening"], ["top_up"] * n_top, ["reserve"] * int(reserve_rows.sum()), end_kind[ended]])
-    projects = np.concatenate([[""], [""] * n_top, project[reserve_rows], project[ended]])
-    batches = np.concatenate([[""], [""] * n_top, batch[reserve_rows], batch[ended]])
-    amounts = np.concatenate([
-        [raw.opening_balance],
-        np.array([a for _, a in raw.top_ups], dtype=np.int64),
-        cost_micro[reserve_rows],
-        cost_micro[ended],
+    n_top, n_res = len(raw.top_ups), int(reserve_rows.sum())
+    kinds = np.concatenate([
+        [0], np.full(n_top, 1), np.full(n_res, 2), np.where(outcome[ended] == SUBMITTED, 4, 3),
     ]).astype(np.int64)
-    d_balance = np.where(np.isin(kinds, ["opening", "top_up"]), amounts, 0) - np.where(kinds == "charge", amounts, 0)
-    d_reserved = np.where(kinds == "reserve", amounts, 0) - np.where(np.isin(kinds, ["charge", "release"]), amounts, 0)
+    times = np.concatenate([[0.0], [t for t, _ in raw.top_ups], reserved_s[reserve_rows], ended_s[ended]])
+    ranks = np.concatenate([
+        [0], np.ones(n_top), np.full(n_res, 3), np.where(ended_s[ended] == reserved_s[ended], 4, 2),
+    ])
+    batches = np.concatenate([[-1], np.full(n_top, -1), batch_idx[reserve_rows], batch_idx[ended]]).astype(np.int64)
+    amounts = np.concatenate([
+        [raw.opening_balance], [a for _, a in raw.top_ups], cost[reserve_rows], cost[ended],
+    ]).astype(np.int64)
+    d_balance = np.select([kinds <= 1, kinds == 4], [amounts, -amounts], 0)
+    d_reserved = np.select([kinds == 2, kinds >= 3], [amounts, -amounts], 0)
     d_reserved[0] = raw.opening_reserved
     order = np.lexsort((np.arange(len(times)), ranks, times))
     balance = np.cumsum(d_balance[order])
     reserved = np.cumsum(d_reserved[order])
+    project_names = np.array([p for p, _ in raw.batch_keys] + [""], dtype=object)
+    batch_names = np.array([b for _, b in raw.batch_keys] + [""], dtype=object)
     return pd.DataFrame({
         "at": _stamps(start, times[order]),
-        "kind": kinds[order].astype(object),
-        "project": projects[order].astype(object),
-        "batch": batches[order].astype(object),
+        "kind": np.array(_KINDS, dtype=object)[kinds[order]],
+        "project": project_names[batches[order]],
+        "batch": batch_names[batches[order]],
         "amount_usd": amounts[order] / 1e6,
         "balance_usd": balance / 1e6,
         "reserved_usd": reserved / 1e6,
@@ -369,7 +395,8 @@ def _performers(raw: RawRun, assignments: pd.DataFrame) -> pd.DataFrame:
             continue
         if name in grouped.index:
             stats = grouped.loc[name]
-            n, n_sub, busy, earned = int(stats["assignments"]), int(stats["submitted"]), float(stats["busy_s"]), float(stats["earned_usd"])
+            n, n_sub = int(stats["assignments"]), int(stats["submitted"])
+            busy, earned = float(stats["busy_s"]), float(stats["earned_usd"])
         else:
             n, n_sub, busy, earned = 0, 0, 0.0, 0.0
         rows.append((name, raw.performer_groups[pid], raw.sessions.get(pid, 0), n, n_sub, busy, earned))
@@ -395,7 +422,7 @@ def check_schema(frame: pd.DataFrame, name: str) -> list[str]:
         if dtype == _TS:
             ok = isinstance(actual, pd.DatetimeTZDtype)
         elif dtype == "object":
-            ok = actual == object or pd.api.types.is_string_dtype(actual)
+            ok = actual is np.dtype(object) or pd.api.types.is_string_dtype(actual)
         else:
             ok = str(actual) == dtype
         if not ok:

@@ -723,7 +723,8 @@ def _format_problem(error: Mapping[str, Any], data: Any) -> str:
         return "required key is missing"
     if kind == "union_tag_invalid":
         ctx = error.get("ctx", {})
-        return f"unknown {ctx.get('discriminator', 'kind').strip(chr(39))} {ctx.get('tag')!r}; one of {ctx.get('expected_tags')}"
+        key = str(ctx.get("discriminator", "kind")).strip("'")
+        return f"unknown {key} {ctx.get('tag')!r}; one of {ctx.get('expected_tags')}"
     if kind == "union_tag_not_found":
         ctx = error.get("ctx", {})
         return f"needs the key {ctx.get('discriminator', '').strip(chr(39))}"
@@ -826,7 +827,7 @@ def _set_path(root: dict[str, Any], parts: list[str], value: Any, key: str) -> N
         parts = parts[2:]
     else:
         parent = root
-    for i, part in enumerate(parts[:-1]):
+    for _i, part in enumerate(parts[:-1]):
         child = _child(parent, part, key, create=True)
         parent = child
     last = parts[-1]

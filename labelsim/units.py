@@ -16,11 +16,11 @@ import re
 __all__ = [
     "SECONDS",
     "format_duration",
+    "micro_to_usd",
     "parse_duration",
     "parse_rate",
     "parse_timestamp",
     "usd_to_micro",
-    "micro_to_usd",
 ]
 
 #: Seconds per unit symbol.
@@ -106,7 +106,7 @@ def format_duration(seconds: float) -> str:
     if not math.isfinite(seconds):
         return "—"
     seconds = max(0.0, seconds)
-    days, rest = divmod(int(round(seconds)), 86400)
+    days, rest = divmod(round(seconds), 86400)
     hours, rest = divmod(rest, 3600)
     minutes, secs = divmod(rest, 60)
     if days:
@@ -143,7 +143,7 @@ def parse_timestamp(value: object, default_tz: _dt.tzinfo) -> _dt.datetime:
 
 def usd_to_micro(usd: float) -> int:
     """Convert USD to integer micro-USD (rounded to the nearest micro-dollar)."""
-    return int(round(usd * 1_000_000))
+    return round(usd * 1_000_000)
 
 
 def micro_to_usd(micro: int | float) -> float:

@@ -71,6 +71,15 @@ class _Call(Event):
         env.schedule(self, NORMAL, delay)
 
 
+class _StreamState:
+    """A batch's item stream: inter-arrival gaps, end time, items left."""
+
+    __slots__ = ("batch", "gaps", "left", "until")
+
+    def __init__(self, batch: BatchRun, gaps: object, until: float, left: float) -> None:
+        self.batch, self.gaps, self.until, self.left = batch, gaps, until, left
+
+
 class _AssignmentEnd(_Call):
     """The end of an assignment; payload ``(worker, suite, batch, available_s, reserved_s, outcome, cost)``."""
 
@@ -270,9 +279,9 @@ class LabelingModel:
         start = self.scenario.offset_s(stream.start)
         until = self.scenario.offset_s(stream.until) if stream.until is not None else math.inf
         b.streaming = True
-        state = {"gaps": gaps, "until": until, "left": stream.items or math.inf}
+        state = _StreamState(b, gaps, until, stream.items or math.inf)
         self.pending += 1  # the stream itself, until it ends
-        self._next_item(b, state, 0.0, start + next(gaps))
+        self._next_item(state, 0.0, start + next(gaps))
 
     def _setup_team(self, group: GroupRun) -> None:
         spec = group.spec
@@ -461,9 +470,14 @@ class LabelingModel:
         return sorted(group, key=lambda b: (b.items_total - b.labeled_items, b.idx))
 
     def _try_take(self, w: Worker, b: BatchRun) -> bool:
-        suite = self._first_open(b, w.pid)
-        if suite is None:
+        pool = b.pool
+        if not pool:
             return False
+        suite = pool[0]  # the pool's head is usually open: the fast path
+        if not suite.open or (suite.takers is not None and w.pid in suite.takers):
+            suite = self._first_open(b, w.pid)
+            if suite is None:
+                return False
         if self.balance - self.reserved < b.cost:
             b.no_money = True
             self._update()
@@ -503,6 +517,7 @@ class LabelingModel:
         b.in_flight += 1
         self.reserved += b.cost
         w.busy = True
+        self.idle.pop(w, None)
         now = self.env.now
         _AssignmentEnd(self.env, delay, self._on_end, (w, suite, b, suite.available_at, now, outcome, b.cost))
 
@@ -527,8 +542,16 @@ class LabelingModel:
         ):
             self._update()
         w.busy = False
-        if w.group is not None:
-            self._carry_on(w, outcome)
+        group = w.group
+        if group is None:  # in flight before the start
+            return
+        if group.is_team:
+            if w.on_shift and not self._next_work(w):
+                self.idle[w] = None
+            return
+        w.left -= 1
+        if w.left > 0 and outcome != ABANDONED:
+            self._next_work(w)
 
     def _return_suite(self, w: Worker, b: BatchRun, suite: Suite, outcome: int, now: float) -> None:
         """An expired or skipped suite goes back to the pool (never to the same performer)."""
@@ -549,27 +572,21 @@ class LabelingModel:
         if b.status is PROCESSING:
             self._offer(b)
 
-    def _carry_on(self, w: Worker, outcome: int) -> None:
-        """After an assignment: a team member takes the next suite or waits; a session may end."""
-        if w.group.is_team:
-            if w.on_shift and not self._next_work(w):
-                self.idle[w] = None
-            return
-        w.left -= 1
-        if w.left > 0 and outcome != ABANDONED:
-            self._next_work(w)
-
     def _offer(self, b: BatchRun) -> None:
         """Offer ``b``'s open suites to idle team members (longest idle first)."""
-        if not self.idle or not b.open_slots:
+        idle = self.idle
+        if not idle or not b.open_slots:
             return
-        for w in list(self.idle):
+        if self._try_take(next(iter(idle)), b) and (not idle or not b.open_slots):
+            return  # the common case: one new suite, one idle member
+        for w in list(idle):
             if b.status is not PROCESSING or not b.open_slots:
                 return
-            if self._try_take(w, b):
-                del self.idle[w]
+            if w in idle:  # a nested status update may have put w to work already
+                self._try_take(w, b)
 
     def _new_work(self, b: BatchRun) -> None:
+        """New suites arrived in ``b``: stop it if it cannot pay, else offer them to idle members."""
         if b.status is PROCESSING:
             if self.balance - self.reserved < b.cost:
                 b.no_money = True
@@ -621,24 +638,32 @@ class LabelingModel:
 
     # ------------------------------------------------------------------ uploads
 
-    def _next_item(self, b: BatchRun, state: dict, now: float, at: float) -> None:
-        if at <= state["until"]:
-            _Call(self.env, at - now, self._on_stream_item, (b, state))
-        elif state["until"] < math.inf:
-            _Call(self.env, state["until"] - now, self._on_stream_end, b)
+    def _next_item(self, state: _StreamState, now: float, at: float) -> None:
+        if at <= state.until:
+            _Call(self.env, at - now, self._on_stream_item, state)
+        elif state.until < math.inf:
+            _Call(self.env, state.until - now, self._on_stream_end, state.batch)
 
     def _on_stream_item(self, event: Event) -> None:
-        b, state = event._value
+        state: _StreamState = event._value
+        b = state.batch
         now = self.env.now
         b.items_total += 1
         b.partial += 1
-        state["left"] -= 1
         if b.partial == b.tasks_per_suite:
-            self._flush_partial(b, now)
-        if state["left"] <= 0:
+            b.add_suite(b.partial, now)
+            b.partial = 0
+            if b.status is PROCESSING and (self.idle or self.balance - self.reserved < b.cost):
+                self._new_work(b)
+        state.left -= 1
+        if state.left <= 0:
             self._end_stream(b)
             return
-        self._next_item(b, state, now, now + next(state["gaps"]))
+        at = now + next(state.gaps)
+        if at <= state.until:
+            _Call(self.env, at - now, self._on_stream_item, state)
+        else:
+            self._next_item(state, now, at)
 
     def _on_stream_end(self, event: Event) -> None:
         self._end_stream(event._value)
@@ -653,8 +678,9 @@ class LabelingModel:
     def _flush_partial(self, b: BatchRun, now: float) -> None:
         n = b.partial
         b.partial = 0
-        b.add_suites(n, now)
-        self._new_work(b)
+        b.add_suite(n, now)
+        if b.status is PROCESSING:
+            self._new_work(b)
 
     def _upload(self, b: BatchRun, n_items: int) -> None:
         """Upload ``n_items`` (already counted in ``items_total``): at once, or over
@@ -785,7 +811,8 @@ class LabelingModel:
 
     def _do_add_items(self, b: BatchRun, action: object) -> None:
         if b.status in (COMPLETED, CANCELED, ERROR, ARCHIVE) or self.projects_archived[b.project]:
-            why = f"project {b.project} is archived" if self.projects_archived[b.project] else f"the batch is {b.status}"
+            archived = self.projects_archived[b.project]
+            why = f"project {b.project} is archived" if archived else f"the batch is {b.status}"
             self._warn(self.env.now, "add_items", b.name, f"refused: {why}")
             return
         n = action.add_items.items  # type: ignore[attr-defined]

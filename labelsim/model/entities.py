@@ -34,7 +34,7 @@ class Suite:
     where needed: with overlap > 1, or after a suite came back).
     """
 
-    __slots__ = ("sid", "n_tasks", "open", "submitted", "in_flight", "takers", "available_at", "in_pool")
+    __slots__ = ("available_at", "in_flight", "in_pool", "n_tasks", "open", "sid", "submitted", "takers")
 
     def __init__(self, sid: int, n_tasks: int, overlap: int, available_at: float) -> None:
         self.sid = sid
@@ -56,14 +56,46 @@ class BatchRun:
     """
 
     __slots__ = (
-        "idx", "project", "name", "spec", "queue", "overlap", "tasks_per_suite",
-        "reward", "fee", "cost", "time_limit", "upload_rate",
-        "pool", "n_suites", "items_total", "pending_upload", "partial",
-        "labeled_items", "needed", "submitted", "expired", "skipped", "in_flight",
-        "open_slots", "spent",
-        "launched", "paused", "canceled", "error", "archived", "archived_by_project",
-        "no_money", "loading", "loading_end", "streaming",
-        "status", "launched_at", "started_at", "completed_at", "rr",
+        "archived",
+        "archived_by_project",
+        "canceled",
+        "completed_at",
+        "cost",
+        "error",
+        "expired",
+        "fee",
+        "idx",
+        "in_flight",
+        "items_total",
+        "labeled_items",
+        "launched",
+        "launched_at",
+        "loading",
+        "loading_end",
+        "n_suites",
+        "name",
+        "needed",
+        "no_money",
+        "open_slots",
+        "overlap",
+        "partial",
+        "paused",
+        "pending_upload",
+        "pool",
+        "project",
+        "queue",
+        "reward",
+        "rr",
+        "skipped",
+        "spec",
+        "spent",
+        "started_at",
+        "status",
+        "streaming",
+        "submitted",
+        "tasks_per_suite",
+        "time_limit",
+        "upload_rate",
     )
 
     def __init__(self, idx: int, project: str, spec: Batch, reward: int, fee: int) -> None:
@@ -95,6 +127,13 @@ class BatchRun:
         self.status = NEW
         self.launched_at = self.started_at = self.completed_at = math.nan
 
+    def add_suite(self, n_tasks: int, now: float) -> None:
+        """Put one new suite of ``n_tasks`` items in the pool."""
+        self.pool.append(Suite(self.n_suites, n_tasks, self.overlap, now))
+        self.n_suites += 1
+        self.needed += self.overlap
+        self.open_slots += self.overlap
+
     def add_suites(self, n_items: int, now: float) -> list[Suite]:
         """Group ``n_items`` new items into suites and put them in the pool."""
         created = []
@@ -122,7 +161,7 @@ class Worker:
     ``left`` counts the suites a crowd session may still take.
     """
 
-    __slots__ = ("pid", "group", "speed", "left", "on_shift", "busy")
+    __slots__ = ("busy", "group", "left", "on_shift", "pid", "speed")
 
     def __init__(self, pid: int, group: GroupRun, speed: float, left: int = 0) -> None:
         self.pid = pid
@@ -166,7 +205,7 @@ class GroupRun:
         self,
         spec: CrowdGroup | TeamGroup,
         base_pid: int,
-        generator: "callable",  # noqa: F821 - name -> numpy Generator
+        generator: callable,
     ) -> None:
         self.spec = spec
         self.name = spec.name
@@ -188,7 +227,7 @@ class GroupRun:
         if not self.is_team:
             self._init_crowd(spec, generator)  # type: ignore[arg-type]
 
-    def _init_crowd(self, spec: CrowdGroup, generator: "callable") -> None:  # noqa: F821
+    def _init_crowd(self, spec: CrowdGroup, generator: callable) -> None:
         gap_rng = generator(f"{spec.name}/arrivals")
         self.gap: Iterator[float] = buffered(lambda n: gap_rng.exponential(1.0, n), 256)
         weights = np.arange(1, spec.population + 1, dtype=float) ** -zipf_exponent(

@@ -10,9 +10,9 @@ __all__ = [
     "EXPIRED",
     "IN_FLIGHT",
     "OUTCOME_NAMES",
-    "RawRun",
     "SKIPPED",
     "SUBMITTED",
+    "RawRun",
 ]
 
 # Assignment outcomes (codes in RawRun.assignments).
