@@ -20,8 +20,15 @@ from rich.table import Table
 
 from . import __version__
 from .engine import check_seed, parse_until, simulate
-from .io import check_output_folder, load_scenario, write_folder, write_json
-from .report import batch_table, money_lines
+from .forecast import Comparison, Forecast, compare, forecast
+from .io import check_output_folder, load_scenario, write_folder, write_frames, write_json
+from .report import (
+    batch_table,
+    comparison_table,
+    forecast_table,
+    money_lines,
+    project_forecast_table,
+)
 from .results import SimulationResult
 from .scenario import LabelsimError
 
@@ -41,6 +48,12 @@ err = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
 class SortBy(str, Enum):
     name = "name"
     eta = "eta"
+
+
+class ExecutorName(str, Enum):
+    serial = "serial"
+    processes = "processes"
+    dask = "dask"
 
 
 ScenarioArg = Annotated[Path, typer.Argument(help="Scenario file (YAML).", show_default=False)]
@@ -168,6 +181,122 @@ def write_run(result: SimulationResult, folder: Path, *, force: bool, argv: list
     }
     writers["run.json"] = lambda path: write_json(path, payload)
     return write_folder(folder, writers, force=force)
+
+
+ReplicationsOpt = Annotated[int, typer.Option("--replications", "-n", min=1, help="Number of replications.")]
+JobsOpt = Annotated[int | None, typer.Option(min=1, help="Parallel workers (default: 1, serial).")]
+ExecutorOpt = Annotated[
+    ExecutorName | None,
+    typer.Option(help="serial, processes (joblib) or dask (default: processes when --jobs > 1)."),
+]
+SchedulerOpt = Annotated[str | None, typer.Option(help="Dask scheduler address, e.g. tcp://10.0.0.5:8786.")]
+SeedOpt = Annotated[int | None, typer.Option(help="Root seed (default: fresh, recorded in the output).")]
+UntilOpt = Annotated[str | None, typer.Option(help="Simulate at most this long, e.g. 3d (default: horizon).")]
+OutOpt = Annotated[Path | None, typer.Option("--out", help="Write the frames (CSV, Parquet) and provenance here.")]
+ForceOpt = Annotated[bool, typer.Option(help="Replace a non-empty --out folder.")]
+
+
+@app.command("forecast")
+def forecast_command(
+    scenario: ScenarioArg,
+    replications: ReplicationsOpt = 200,
+    jobs: JobsOpt = None,
+    executor: ExecutorOpt = None,
+    scheduler: SchedulerOpt = None,
+    seed: SeedOpt = None,
+    until: UntilOpt = None,
+    out_dir: OutOpt = None,
+    force: ForceOpt = False,
+    overrides: SetOpt = None,
+) -> None:
+    """Forecast ETAs with uncertainty: P10/P50/P90 per batch and per project."""
+    with user_errors():
+        spec = load_scenario(scenario, overrides or ())
+        seed = check_seed(seed)
+        parse_until(until)
+        if out_dir is not None:
+            check_output_folder(out_dir, force=force)
+        with progress_bar("replications", replications) as update:
+            result = forecast(
+                spec, replications, seed, executor.value if executor else None, jobs,
+                lambda done, _total: update(done), scheduler=scheduler, until=until,
+            )
+        render_forecast(result)
+        if out_dir is not None:
+            written = write_forecast(result, out_dir, force=force, argv=sys.argv[1:])
+            err.print(f"wrote {written}", highlight=False)
+
+
+def render_forecast(result: Forecast) -> None:
+    """Print the batch and project forecast tables."""
+    out.print(rich_table(forecast_table(result.eta), title=f"{result.scenario.name} — forecast"))
+    out.print(rich_table(project_forecast_table(result.project_eta), title="Projects"))
+    p = result.provenance
+    out.print(
+        f"{p['replications']} replications, seed {p['seed']}, {p['executor']} × {p['jobs']}, "
+        f"{p['wall_time_s']:.1f} s; ETA = when a batch is Completed; 'later' = beyond the horizon",
+        highlight=False,
+    )
+
+
+def write_forecast(result: Forecast, folder: Path, *, force: bool, argv: list[str]) -> Path:
+    """Write the forecast frames (CSV, and Parquet when pyarrow is installed) and forecast.json."""
+    payload = {"provenance": result.provenance, "command": ["labelsim", *argv],
+               "scenario": result.scenario.to_mapping()}
+    return write_folder(folder, write_frames(result.frames(), payload, "forecast.json"), force=force)
+
+
+@app.command("compare")
+def compare_command(
+    base: ScenarioArg,
+    variant: Annotated[Path | None, typer.Argument(help="Variant scenario file (default: the base).")] = None,
+    overrides: Annotated[
+        list[str] | None, typer.Option("--set", help="Change for the variant, e.g. account.balance=500 (repeatable).")
+    ] = None,
+    replications: ReplicationsOpt = 200,
+    jobs: JobsOpt = None,
+    executor: ExecutorOpt = None,
+    scheduler: SchedulerOpt = None,
+    seed: SeedOpt = None,
+    until: UntilOpt = None,
+    out_dir: OutOpt = None,
+    force: ForceOpt = False,
+) -> None:
+    """What-if: compare a variant (a second file and/or --set changes) with the base, paired."""
+    with user_errors():
+        base_spec = load_scenario(base)
+        if variant is None and not overrides:
+            raise LabelsimError("compare: give a variant file or at least one --set change")
+        variant_spec = load_scenario(variant if variant is not None else base, overrides or ())
+        seed = check_seed(seed)
+        parse_until(until)
+        if out_dir is not None:
+            check_output_folder(out_dir, force=force)
+        with progress_bar("replications", 2 * replications) as update:
+            result = compare(
+                base_spec, variant_spec, replications, seed, executor.value if executor else None, jobs,
+                lambda done, _total: update(done), scheduler=scheduler, until=until,
+            )
+        render_comparison(result, overrides or [], variant)
+        if out_dir is not None:
+            frames = {"comparison": result.batches, "project_comparison": result.projects,
+                      "base_eta": result.base.eta, "variant_eta": result.variant.eta}
+            payload = {"provenance": result.provenance, "command": ["labelsim", *sys.argv[1:]]}
+            written = write_folder(out_dir, write_frames(frames, payload, "compare.json"), force=force)
+            err.print(f"wrote {written}", highlight=False)
+
+
+def render_comparison(result: Comparison, overrides: list[str], variant: Path | None) -> None:
+    """Print the paired differences per batch and per project."""
+    change = ", ".join([*([str(variant)] if variant else []), *overrides])
+    out.print(rich_table(comparison_table(result.batches), title=f"Variant ({change}) − base, per batch"))
+    out.print(rich_table(comparison_table(result.projects), title="Per project"))
+    p = result.provenance
+    out.print(
+        f"{p['replications']} paired replications on common random numbers, seed {p['seed']}; "
+        "a change is 'earlier'/'later' when its 95% confidence interval excludes 0",
+        highlight=False,
+    )
 
 
 def main() -> None:

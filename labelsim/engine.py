@@ -7,17 +7,30 @@ per source, so the same scenario and seed give identical frames.
 
 from __future__ import annotations
 
+import functools
+import math
+import os
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from .model import run_model
+from .model import RawRun, run_model
 from .results import SimulationResult, build_result
 from .rng import RandomStreams
 from .scenario import LabelsimError, Scenario
 from .units import parse_duration
 
-__all__ = ["as_scenario", "check_seed", "parse_until", "simulate"]
+__all__ = [
+    "REPLICATION_FIELDS",
+    "Replications",
+    "as_scenario",
+    "check_seed",
+    "parse_until",
+    "replicate",
+    "run_chunk",
+    "simulate",
+]
 
 
 def as_scenario(scenario: Scenario | Mapping[str, Any]) -> Scenario:
@@ -81,3 +94,220 @@ def simulate(
     raw = run_model(spec, streams, until_s=until_s, progress=progress)
     wall = time.perf_counter() - started
     return build_result(raw, spec, seed_entropy=streams.entropy, wall_time_s=wall)
+
+
+# --------------------------------------------------------------------------- replications
+
+#: Fields of one compact per-batch row of a replication (what workers send back).
+REPLICATION_FIELDS: tuple[str, ...] = (
+    "replication", "batch_index", "labeling_queue", "status", "items", "labeled_items", "submitted",
+    "expired", "skipped", "in_flight", "spent_micro", "launched_s", "started_s", "completed_s",
+    "no_money", "end_s",
+)
+
+ExecutorLike = Any  # "serial" | "processes" | "dask" | a dask.distributed.Client | None
+ProgressFn = Callable[[int, int], None]
+
+
+def replication_rows(raw: RawRun, replication: int) -> list[tuple[Any, ...]]:
+    """Compact per-batch rows of one run (fields :data:`REPLICATION_FIELDS`)."""
+    no_money = {idx for _, idx, status in raw.status_log if status == "No money"}
+    return [
+        (
+            replication, idx, final["labeling_queue"], final["status"], final["items"], final["labeled_items"],
+            final["submitted"], final["expired"], final["skipped"], final["in_flight"], final["spent"],
+            final["launched_at"], final["started_at"], final["completed_at"], idx in no_money, raw.end_s,
+        )
+        for idx, final in enumerate(raw.batch_final)
+    ]
+
+
+def run_chunk(
+    scenario: Scenario, entropy: int, replications: Sequence[int], until_s: float | None = None
+) -> list[tuple[Any, ...]]:
+    """Run the given replications (each with streams keyed by its number); a task for any executor."""
+    rows: list[tuple[Any, ...]] = []
+    for replication in replications:
+        raw = run_model(scenario, RandomStreams(entropy, (replication,)), until_s=until_s)
+        rows.extend(replication_rows(raw, replication))
+    return rows
+
+
+@dataclass
+class Replications:
+    """Compact results of many independent runs of one scenario.
+
+    Attributes:
+        scenario: the scenario.
+        rows: per (replication, batch) tuples with :data:`REPLICATION_FIELDS`, ordered by replication.
+        entropy: the root seed; replication ``r`` used ``RandomStreams(entropy, (r,))``.
+        n: the number of replications.
+        executor / jobs / chunk_size: how they were run.
+        wall_time_s: elapsed seconds.
+    """
+
+    scenario: Scenario
+    rows: list[tuple[Any, ...]]
+    entropy: int
+    n: int
+    executor: str
+    jobs: int
+    chunk_size: int
+    wall_time_s: float
+    horizon_s: float
+
+
+def replicate(
+    scenario: Scenario | Mapping[str, Any],
+    replications: int = 200,
+    seed: int | None = None,
+    *,
+    executor: ExecutorLike = None,
+    jobs: int | None = None,
+    chunk_size: int | None = None,
+    scheduler: str | None = None,
+    until: str | float | None = None,
+    progress: ProgressFn | None = None,
+) -> Replications:
+    """Run ``replications`` independent runs of ``scenario``, in chunks, on an executor.
+
+    The same ``seed`` gives identical rows whatever the executor, ``jobs`` and
+    ``chunk_size``: replication ``r`` always draws from ``RandomStreams(seed, (r,))``.
+
+    Args:
+        executor: ``"serial"``, ``"processes"`` (joblib/loky, works from Jupyter),
+            ``"dask"`` (a dask.distributed cluster: ``scheduler`` address, or a
+            temporary local cluster of ``jobs`` workers), or a
+            ``dask.distributed.Client``.  Default: serial for ``jobs`` None or 1,
+            else processes.
+        jobs: parallel workers (processes; local dask cluster size).
+        chunk_size: replications per task (default: about four tasks per worker).
+        progress: called as ``progress(done, total)`` after each chunk.
+    """
+    spec = as_scenario(scenario)
+    if isinstance(replications, bool) or not isinstance(replications, int) or replications < 1:
+        raise LabelsimError(f"replications: must be a positive integer, got {replications!r}")
+    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
+        raise LabelsimError(f"jobs: must be a positive integer, got {jobs!r}")
+    name, workers = _resolve_executor(executor, jobs, scheduler)
+    if chunk_size is None:
+        chunk_size = 1 if name == "serial" else max(1, math.ceil(replications / (4 * workers)))
+    elif isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
+        raise LabelsimError(f"chunk_size: must be a positive integer, got {chunk_size!r}")
+    entropy = RandomStreams(check_seed(seed)).entropy
+    until_s = parse_until(until)
+    chunks = [list(range(i, min(i + chunk_size, replications))) for i in range(0, replications, chunk_size)]
+    task = functools.partial(run_chunk, spec, entropy, until_s=until_s)
+    done = 0
+
+    def finished(n: int) -> None:
+        nonlocal done
+        done += n
+        if progress is not None:
+            progress(done, replications)
+
+    started = time.perf_counter()
+    results = _MAPPERS[name](task, chunks, workers, executor, scheduler, finished)
+    rows = [row for chunk_rows in results for row in chunk_rows]
+    rows.sort(key=lambda row: (row[0], row[1]))
+    return Replications(
+        scenario=spec,
+        rows=rows,
+        entropy=entropy,
+        n=replications,
+        executor=name,
+        jobs=workers,
+        chunk_size=chunk_size,
+        wall_time_s=time.perf_counter() - started,
+        horizon_s=until_s if until_s is not None else spec.horizon,
+    )
+
+
+def _resolve_executor(executor: ExecutorLike, jobs: int | None, scheduler: str | None) -> tuple[str, int]:
+    cpus = os.cpu_count() or 1
+    if executor is None:
+        executor = "serial" if (jobs or 1) == 1 and scheduler is None else ("dask" if scheduler else "processes")
+    if isinstance(executor, str):
+        if executor not in _MAPPERS:
+            raise LabelsimError(f"executor: expected serial, processes or dask, got {executor!r}")
+        if executor == "serial":
+            return "serial", 1
+        if executor == "dask" and scheduler is None and jobs is None:
+            return "dask", cpus
+        return executor, jobs or cpus
+    if type(executor).__name__ == "Client":  # a dask.distributed.Client
+        workers = len(executor.scheduler_info().get("workers", {})) or 1
+        return "dask", workers
+    raise LabelsimError(f"executor: expected serial, processes, dask or a dask Client, got {executor!r}")
+
+
+Task = Callable[[list[int]], list[tuple[Any, ...]]]
+Chunks = list[list[int]]
+
+
+def _map_serial(
+    task: Task, chunks: Chunks, _workers: int, _executor: ExecutorLike, _scheduler: str | None,
+    finished: Callable[[int], None],
+) -> list[Any]:
+    results = []
+    for chunk in chunks:
+        results.append(task(chunk))
+        finished(len(chunk))
+    return results
+
+
+def _map_processes(
+    task: Task, chunks: Chunks, workers: int, _executor: ExecutorLike, _scheduler: str | None,
+    finished: Callable[[int], None],
+) -> list[Any]:
+    from joblib import Parallel, delayed
+
+    results = []
+    parallel = Parallel(n_jobs=workers, backend="loky", return_as="generator")
+    for chunk, result in zip(chunks, parallel(delayed(task)(chunk) for chunk in chunks), strict=True):
+        results.append(result)
+        finished(len(chunk))
+    return results
+
+
+def _map_dask(
+    task: Task, chunks: Chunks, workers: int, executor: ExecutorLike, scheduler: str | None,
+    finished: Callable[[int], None],
+) -> list[Any]:
+    try:
+        from distributed import Client, LocalCluster, as_completed
+    except ImportError:  # pragma: no cover - depends on the installation
+        raise LabelsimError("executor dask needs dask.distributed: pip install 'labelsim[dask]'") from None
+    owned: list[Any] = []
+    if isinstance(executor, str):
+        if scheduler is not None:
+            try:
+                client = Client(scheduler, timeout="10s")
+            except OSError as exc:
+                raise LabelsimError(f"scheduler: cannot connect to {scheduler} ({exc})") from None
+        else:
+            cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
+            client = Client(cluster)
+            owned.append(cluster)
+        owned.insert(0, client)
+    else:
+        client = executor
+    try:
+        futures = client.map(task, chunks, pure=False)
+        index = {future.key: i for i, future in enumerate(futures)}
+        results: list[Any] = [None] * len(chunks)
+        for future in as_completed(futures):
+            i = index[future.key]
+            results[i] = future.result()
+            finished(len(chunks[i]))
+        return results
+    finally:
+        for resource in owned:
+            resource.close()
+
+
+_MAPPERS: dict[str, Callable[..., list[Any]]] = {
+    "serial": _map_serial,
+    "processes": _map_processes,
+    "dask": _map_dask,
+}

@@ -18,7 +18,15 @@ import yaml
 
 from .scenario import LabelsimError, Scenario, ScenarioError
 
-__all__ = ["OutputError", "load_scenario", "read_scenario_mapping", "write_folder"]
+__all__ = [
+    "OutputError",
+    "check_output_folder",
+    "load_scenario",
+    "read_scenario_mapping",
+    "write_folder",
+    "write_frames",
+    "write_json",
+]
 
 
 class OutputError(LabelsimError):
@@ -129,3 +137,25 @@ def write_folder(
 def write_json(path: Path, payload: Mapping[str, Any]) -> None:
     """Write ``payload`` as indented JSON."""
     path.write_text(json.dumps(payload, indent=2, default=str) + "\n", encoding="utf-8")
+
+
+def _has_pyarrow() -> bool:
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def write_frames(
+    frames: Mapping[str, Any], payload: Mapping[str, Any], json_name: str
+) -> dict[str, Callable[[Path], None]]:
+    """Writers for each frame as CSV (and Parquet when pyarrow is installed) plus a JSON file."""
+    writers: dict[str, Callable[[Path], None]] = {}
+    parquet = _has_pyarrow()
+    for name, frame in frames.items():
+        writers[f"{name}.csv"] = lambda path, frame=frame: frame.to_csv(path, index=False)
+        if parquet:
+            writers[f"{name}.parquet"] = lambda path, frame=frame: frame.to_parquet(path, index=False)
+    writers[json_name] = lambda path: write_json(path, payload)
+    return writers

@@ -10,7 +10,15 @@ import pandas as pd
 
 from .results import SimulationResult
 
-__all__ = ["NOT_WITHIN_HORIZON", "batch_table", "format_stamp", "money_lines"]
+__all__ = [
+    "NOT_WITHIN_HORIZON",
+    "batch_table",
+    "comparison_table",
+    "forecast_table",
+    "format_stamp",
+    "money_lines",
+    "project_forecast_table",
+]
 
 #: What the ETA column shows for a batch that does not finish within the horizon.
 NOT_WITHIN_HORIZON = "not within horizon"
@@ -76,3 +84,76 @@ def money_lines(result: SimulationResult) -> list[tuple[str, str]]:
     low = ledger["available_usd"].min() if len(ledger) else float("nan")
     lines.append(("Lowest available", f"{low:.2f} USD"))
     return lines
+
+
+def _when(stamp: pd.Timestamp) -> str:
+    return format_stamp(stamp) if pd.notna(stamp) else NOT_WITHIN_HORIZON
+
+
+def _short(stamp: pd.Timestamp) -> str:
+    return stamp.strftime("%m-%d %H:%M") if pd.notna(stamp) else "later"
+
+
+def _percent(value: float) -> str:
+    return f"{100 * value:.0f}%"
+
+
+def _range(low: pd.Timestamp, high: pd.Timestamp) -> str:
+    return f"{_short(low)} – {_short(high)}"
+
+
+def forecast_table(eta: pd.DataFrame) -> pd.DataFrame:
+    """The forecast's batch table: ETA P50 with its P10–P90 range, chances, cost."""
+    return pd.DataFrame({
+        "Project": eta["project"].to_numpy(),
+        "Name": eta["batch"].to_numpy(),
+        "Labeling queue": eta["labeling_queue"].to_numpy(),
+        "Items": eta["items"].to_numpy(),
+        "ETA P50": [_when(v) for v in eta["eta_p50"]],
+        "P10 – P90": [_range(a, b) for a, b in zip(eta["eta_p10"], eta["eta_p90"], strict=True)],
+        "P50 95% CI": [_range(a, b) for a, b in zip(eta["eta_p50_ci_low"], eta["eta_p50_ci_high"], strict=True)],
+        "In horizon": [_percent(v) for v in eta["p_complete"]],
+        "No money": [_percent(v) for v in eta["p_no_money"]],
+        "Cost P50": [f"{v:.2f} USD" for v in eta["cost_p50_usd"]],
+    })
+
+
+def project_forecast_table(project_eta: pd.DataFrame) -> pd.DataFrame:
+    """The forecast's project table (a project is done when all its expected batches are)."""
+    return pd.DataFrame({
+        "Project": project_eta["project"].to_numpy(),
+        "ETA P50": [_when(v) for v in project_eta["eta_p50"]],
+        "P10 – P90": [_range(a, b) for a, b in zip(project_eta["eta_p10"], project_eta["eta_p90"], strict=True)],
+        "In horizon": [_percent(v) for v in project_eta["p_complete"]],
+        "Cost P50": [f"{v:.2f} USD" for v in project_eta["cost_p50_usd"]],
+    })
+
+
+def _hours(value: float) -> str:
+    if not pd.notna(value):
+        return "—"
+    if abs(value) < 1:
+        minutes = round(value * 60)
+        return "±0m" if minutes == 0 else f"{minutes:+d}m"
+    return f"{value:+.1f}h"
+
+
+def comparison_table(comparison: pd.DataFrame) -> pd.DataFrame:
+    """Paired differences variant − base per batch (or project), with a verdict."""
+    frame = {
+        "Project": comparison["project"].to_numpy(),
+    }
+    if "batch" in comparison.columns:
+        frame["Name"] = comparison["batch"].to_numpy()
+    frame.update({
+        "Base P50": [_when(v) for v in comparison["base_eta_p50"]],
+        "Variant P50": [_when(v) for v in comparison["variant_eta_p50"]],
+        "ETA change (mean)": [_hours(v) for v in comparison["eta_diff_mean_h"]],
+        "95% CI": [
+            f"[{_hours(a)}, {_hours(b)}]"
+            for a, b in zip(comparison["eta_diff_ci_low_h"], comparison["eta_diff_ci_high_h"], strict=True)
+        ],
+        "Cost change": [f"{v:+.2f} USD" for v in comparison["cost_diff_mean_usd"]],
+        "Verdict": comparison["verdict"].to_numpy(),
+    })
+    return pd.DataFrame(frame)

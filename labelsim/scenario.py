@@ -31,6 +31,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PlainSerializer,
     ValidationError,
     field_validator,
     model_validator,
@@ -151,10 +152,21 @@ def _rate(value: object) -> float:
     return parse_rate(value)
 
 
-Duration = Annotated[float, BeforeValidator(_duration)]
-PositiveDuration = Annotated[float, BeforeValidator(_positive_duration)]
-Moment = Annotated[float | _dt.datetime, BeforeValidator(_moment)]
-Rate = Annotated[float, BeforeValidator(_rate)]
+def _seconds_text(seconds: float) -> str:
+    return f"{seconds!r}s"
+
+
+def _moment_text(moment: float | _dt.datetime) -> str:
+    return moment.isoformat() if isinstance(moment, _dt.datetime) else _seconds_text(moment)
+
+
+# Stored in seconds (per second for rates); dumped back as text that validates again.
+Duration = Annotated[float, BeforeValidator(_duration), PlainSerializer(_seconds_text, when_used="json")]
+PositiveDuration = Annotated[
+    float, BeforeValidator(_positive_duration), PlainSerializer(_seconds_text, when_used="json")
+]
+Moment = Annotated[float | _dt.datetime, BeforeValidator(_moment), PlainSerializer(_moment_text, when_used="json")]
+Rate = Annotated[float, BeforeValidator(_rate), PlainSerializer(lambda r: f"{r!r}/s", when_used="json")]
 LabelingQueue = Annotated[int, BeforeValidator(_queue), Field(ge=1, le=5)]
 Status = Annotated[
     Literal[
@@ -639,6 +651,14 @@ class Scenario(_Model):
         return found
 
     # ---------------------------------------------------------------- construction
+
+    def to_mapping(self) -> dict[str, Any]:
+        """The scenario as plain data that validates back to an equal scenario."""
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+    def with_overrides(self, overrides: Sequence[str]) -> Scenario:
+        """A copy with ``KEY=VALUE`` overrides applied (see :func:`apply_overrides`)."""
+        return Scenario.from_mapping(self.to_mapping(), overrides=overrides) if overrides else self
 
     @classmethod
     def from_mapping(

@@ -72,12 +72,12 @@ class _Call(Event):
 
 
 class _StreamState:
-    """A batch's item stream: inter-arrival gaps, end time, items left."""
+    """A batch's item stream: inter-arrival gaps, end time, items left, last arrival time."""
 
-    __slots__ = ("batch", "gaps", "left", "until")
+    __slots__ = ("batch", "gaps", "left", "t", "until")
 
-    def __init__(self, batch: BatchRun, gaps: object, until: float, left: float) -> None:
-        self.batch, self.gaps, self.until, self.left = batch, gaps, until, left
+    def __init__(self, batch: BatchRun, gaps: object, until: float, left: float, t: float) -> None:
+        self.batch, self.gaps, self.until, self.left, self.t = batch, gaps, until, left, t
 
 
 class _AssignmentEnd(_Call):
@@ -279,9 +279,9 @@ class LabelingModel:
         start = self.scenario.offset_s(stream.start)
         until = self.scenario.offset_s(stream.until) if stream.until is not None else math.inf
         b.streaming = True
-        state = _StreamState(b, gaps, until, stream.items or math.inf)
+        state = _StreamState(b, gaps, until, stream.items or math.inf, start)
         self.pending += 1  # the stream itself, until it ends
-        self._next_item(state, 0.0, start + next(gaps))
+        self._next_suite(state, 0.0)
 
     def _setup_team(self, group: GroupRun) -> None:
         spec = group.spec
@@ -351,7 +351,7 @@ class LabelingModel:
             return CANCELED
         if b.error:
             return ERROR
-        if not b.loading and not b.streaming and not b.partial and b.submitted == b.needed and not b.in_flight:
+        if not b.loading and not b.streaming and b.submitted == b.needed and not b.in_flight:
             return COMPLETED
         if b.paused:
             return STOPPING if b.in_flight else STOPPED
@@ -638,49 +638,53 @@ class LabelingModel:
 
     # ------------------------------------------------------------------ uploads
 
-    def _next_item(self, state: _StreamState, now: float, at: float) -> None:
-        if at <= state.until:
-            _Call(self.env, at - now, self._on_stream_item, state)
-        elif state.until < math.inf:
-            _Call(self.env, state.until - now, self._on_stream_end, state.batch)
+    def _next_suite(self, state: _StreamState, now: float) -> None:
+        """Schedule when the stream completes its next suite (one event per suite, not per item).
 
-    def _on_stream_item(self, event: Event) -> None:
+        Items arrive at the times of the Poisson stream; they join the batch as a
+        suite when the suite's last item arrives.  Items after ``until`` never
+        arrive; those before it that do not fill a suite join at ``until``.
+        """
+        b = state.batch
+        size = b.tasks_per_suite if state.left >= b.tasks_per_suite else int(state.left)
+        t, arrived, gaps, until = state.t, 0, state.gaps, state.until
+        while arrived < size:
+            t_next = t + next(gaps)
+            if t_next > until:
+                _Call(self.env, until - now, self._on_stream_end, (state, arrived))
+                return
+            t, arrived = t_next, arrived + 1
+        state.t = t
+        _Call(self.env, t - now, self._on_stream_suite, state)
+
+    def _on_stream_suite(self, event: Event) -> None:
         state: _StreamState = event._value
         b = state.batch
         now = self.env.now
-        b.items_total += 1
-        b.partial += 1
-        if b.partial == b.tasks_per_suite:
-            b.add_suite(b.partial, now)
-            b.partial = 0
-            if b.status is PROCESSING and (self.idle or self.balance - self.reserved < b.cost):
-                self._new_work(b)
-        state.left -= 1
+        n = b.tasks_per_suite if state.left >= b.tasks_per_suite else int(state.left)
+        self._stream_items(b, n, now)
+        state.left -= n
         if state.left <= 0:
             self._end_stream(b)
-            return
-        at = now + next(state.gaps)
-        if at <= state.until:
-            _Call(self.env, at - now, self._on_stream_item, state)
         else:
-            self._next_item(state, now, at)
+            self._next_suite(state, now)
+
+    def _stream_items(self, b: BatchRun, n: int, now: float) -> None:
+        b.items_total += n
+        b.add_suite(n, now)
+        if b.status is PROCESSING and (self.idle or self.balance - self.reserved < b.cost):
+            self._new_work(b)
 
     def _on_stream_end(self, event: Event) -> None:
-        self._end_stream(event._value)
+        state, partial = event._value
+        if partial:
+            self._stream_items(state.batch, partial, self.env.now)
+        self._end_stream(state.batch)
 
     def _end_stream(self, b: BatchRun) -> None:
-        if b.partial:
-            self._flush_partial(b, self.env.now)
         b.streaming = False
         self.pending -= 1
         self._update()
-
-    def _flush_partial(self, b: BatchRun, now: float) -> None:
-        n = b.partial
-        b.partial = 0
-        b.add_suite(n, now)
-        if b.status is PROCESSING:
-            self._new_work(b)
 
     def _upload(self, b: BatchRun, n_items: int) -> None:
         """Upload ``n_items`` (already counted in ``items_total``): at once, or over

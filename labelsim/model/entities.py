@@ -78,7 +78,6 @@ class BatchRun:
         "no_money",
         "open_slots",
         "overlap",
-        "partial",
         "paused",
         "pending_upload",
         "pool",
@@ -113,7 +112,6 @@ class BatchRun:
         self.n_suites = 0
         self.items_total = 0
         self.pending_upload = 0
-        self.partial = 0
         self.labeled_items = 0
         self.needed = 0
         self.submitted = self.expired = self.skipped = self.in_flight = 0

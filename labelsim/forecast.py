@@ -1,0 +1,488 @@
+"""ETA forecasts with uncertainty and what-if comparisons (layer 5).
+
+:func:`forecast` runs many independent replications of a scenario and reports,
+per batch and per project, quantiles of the completion time (P10/P50/P90) with
+distribution-free confidence intervals, the chance of finishing within the
+horizon, the cost and the chance of running out of money.  :func:`compare`
+runs a base and a variant on common random numbers (replication ``r`` uses the
+same random streams on both sides) and reports paired differences.
+
+Replications that do not finish a batch within the horizon count as "later
+than the horizon": a quantile that falls among them is NaT (not within horizon).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ._version import __version__
+from .engine import REPLICATION_FIELDS, ExecutorLike, ProgressFn, Replications, as_scenario, replicate
+from .results import SCHEMAS
+from .scenario import LabelsimError, Scenario
+
+__all__ = [
+    "Comparison",
+    "Forecast",
+    "compare",
+    "forecast",
+    "quantile_ci",
+    "replications_frame",
+]
+
+QUANTILES = (0.1, 0.5, 0.9)
+#: Statuses at the end of a run for which a batch is no longer expected to finish.
+_ABANDONED = ("New", "Canceled", "Error")
+
+
+# --------------------------------------------------------------------------- statistics
+
+
+def _binom_cdf(k: np.ndarray, n: int, p: float) -> np.ndarray:
+    """P(B ≤ k) for B ~ Binomial(n, p), for an array of k in 0..n."""
+    ks = np.arange(n + 1)
+    log_pmf = (
+        np.array([math.lgamma(n + 1) - math.lgamma(i + 1) - math.lgamma(n - i + 1) for i in ks])
+        + ks * math.log(p)
+        + (n - ks) * math.log1p(-p)
+    )
+    cdf = np.cumsum(np.exp(log_pmf - log_pmf.max()))
+    cdf /= cdf[-1]
+    return cdf[np.asarray(k)]
+
+
+def quantile_ci(values: np.ndarray, q: float, confidence: float = 0.95) -> tuple[float, float, float]:
+    """The ``q`` quantile of ``values`` and a distribution-free confidence interval.
+
+    The estimate is the order statistic x_(⌈nq⌉); the interval [x_(l), x_(u)]
+    uses binomial ranks so that it covers the true quantile with probability ≥
+    ``confidence`` (an order-statistics interval; no distribution assumed).
+    ``inf`` values (censored: beyond the horizon) sort last; an end that falls
+    outside the sample is ``nan`` (unbounded) — ``inf`` means "later".
+    """
+    data = np.sort(np.asarray(values, dtype=float))
+    n = len(data)
+    if n == 0:
+        return math.nan, math.nan, math.nan
+    estimate = data[max(1, math.ceil(n * q)) - 1]
+    alpha = 1.0 - confidence
+    cdf = _binom_cdf(np.arange(n + 1), n, q)
+    # lower rank l: largest l with P(B <= l-1) <= alpha/2; upper rank u: smallest u with P(B <= u-1) >= 1-alpha/2
+    lower_candidates = np.nonzero(cdf[:n] <= alpha / 2)[0]
+    upper_candidates = np.nonzero(cdf[:n] >= 1 - alpha / 2)[0]
+    low = data[lower_candidates[-1]] if len(lower_candidates) else -math.inf
+    high = data[upper_candidates[0]] if len(upper_candidates) else math.inf
+    return float(estimate), float(low), float(high)
+
+
+def _t_quantile(confidence: float, df: int) -> float:
+    """Two-sided Student t critical value (Cornish-Fisher expansion; exact enough for df ≥ 3)."""
+    z = _normal_quantile(0.5 + confidence / 2)
+    if df <= 0:
+        return math.inf
+    g1 = (z**3 + z) / 4
+    g2 = (5 * z**5 + 16 * z**3 + 3 * z) / 96
+    g3 = (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / 384
+    return z + g1 / df + g2 / df**2 + g3 / df**3
+
+
+def _normal_quantile(p: float) -> float:
+    """Inverse standard normal CDF, by bisection on ``erfc`` (exact to double precision)."""
+    lo, hi = -10.0, 10.0
+    for _ in range(100):
+        mid = (lo + hi) / 2
+        if 0.5 * math.erfc(-mid / math.sqrt(2)) < p:
+            lo = mid
+        else:
+            hi = mid
+    return (lo + hi) / 2
+
+
+def _mean_ci(values: np.ndarray, confidence: float) -> tuple[float, float, float]:
+    n = len(values)
+    if n == 0:
+        return math.nan, math.nan, math.nan
+    mean = float(np.mean(values))
+    if n == 1:
+        return mean, -math.inf, math.inf
+    half = _t_quantile(confidence, n - 1) * float(np.std(values, ddof=1)) / math.sqrt(n)
+    return mean, mean - half, mean + half
+
+
+# --------------------------------------------------------------------------- frames
+
+
+def replications_frame(reps: Replications) -> pd.DataFrame:
+    """Long-format per-replication batch rows (schema ``replications`` in :data:`labelsim.SCHEMAS`)."""
+    scenario = reps.scenario
+    start = pd.Timestamp(scenario.start).tz_convert(scenario.timezone)
+    raw = pd.DataFrame(reps.rows, columns=list(REPLICATION_FIELDS))
+    keys = [(p.name, b.name) for p, b in scenario.batches()]
+    index = raw["batch_index"].to_numpy(dtype=np.int64)
+
+    def stamps(column: str) -> pd.Series:
+        return start + pd.to_timedelta(raw[column].astype(float), unit="s")
+
+    return pd.DataFrame({
+        "replication": raw["replication"].astype(np.int64),
+        "project": np.array([k[0] for k in keys], dtype=object)[index],
+        "batch": np.array([k[1] for k in keys], dtype=object)[index],
+        "labeling_queue": raw["labeling_queue"].astype(np.int64),
+        "status": raw["status"].astype(object),
+        "items": raw["items"].astype(np.int64),
+        "labeled_items": raw["labeled_items"].astype(np.int64),
+        "submitted": raw["submitted"].astype(np.int64),
+        "expired": raw["expired"].astype(np.int64),
+        "skipped": raw["skipped"].astype(np.int64),
+        "in_flight": raw["in_flight"].astype(np.int64),
+        "spent_usd": raw["spent_micro"].astype(float) / 1e6,
+        "launched_at": stamps("launched_s"),
+        "started_at": stamps("started_s"),
+        "completed_at": stamps("completed_s"),
+        "no_money": raw["no_money"].astype(bool),
+        "end_at": stamps("end_s"),
+    })
+
+
+def _seconds(series: pd.Series, start: pd.Timestamp) -> np.ndarray:
+    return (series - start).dt.total_seconds().to_numpy(dtype=float)
+
+
+def _eta_columns(done_s: np.ndarray, start: pd.Timestamp, confidence: float) -> dict[str, Any]:
+    """ETA quantiles (with CIs) of completion seconds; NaN = not complete (censored)."""
+    censored = np.where(np.isnan(done_s), np.inf, done_s)
+    columns: dict[str, Any] = {}
+    for q in QUANTILES:
+        estimate, low, high = quantile_ci(censored, q, confidence)
+        tag = f"eta_p{round(q * 100)}"
+        columns[tag] = _to_stamp(start, estimate)
+        columns[f"{tag}_ci_low"] = _to_stamp(start, low)
+        columns[f"{tag}_ci_high"] = _to_stamp(start, high)
+    columns["p_complete"] = float(np.mean(~np.isnan(done_s))) if len(done_s) else math.nan
+    return columns
+
+
+def _to_stamp(start: pd.Timestamp, seconds: float) -> pd.Timestamp:
+    return start + pd.to_timedelta(seconds, unit="s") if math.isfinite(seconds) else pd.NaT
+
+
+def _batch_eta(frame: pd.DataFrame, start: pd.Timestamp, confidence: float) -> pd.DataFrame:
+    rows = []
+    for (project, batch), group in frame.groupby(["project", "batch"], sort=False):
+        done_s = _seconds(group["completed_at"], start)
+        started_s = _seconds(group["started_at"], start)
+        started = np.where(np.isnan(started_s), np.inf, started_s)
+        row: dict[str, Any] = {
+            "project": project,
+            "batch": batch,
+            "labeling_queue": int(group["labeling_queue"].median()),
+            "items": int(group["items"].median()),
+        }
+        row.update(_eta_columns(done_s, start, confidence))
+        row["etd_p50"] = _to_stamp(start, quantile_ci(started, 0.5, confidence)[0])
+        row["cost_p50_usd"] = float(np.quantile(group["spent_usd"], 0.5, method="inverted_cdf"))
+        row["cost_p90_usd"] = float(np.quantile(group["spent_usd"], 0.9, method="inverted_cdf"))
+        row["p_no_money"] = float(group["no_money"].mean())
+        row["replications"] = len(group)
+        rows.append(row)
+    return _typed(pd.DataFrame(rows), "eta")
+
+
+def project_completion(frame: pd.DataFrame, start: pd.Timestamp) -> pd.DataFrame:
+    """Per (replication, project): when all its batches still expected to finish had finished.
+
+    Batches that end the run New, Canceled or Error, or archived unfinished, are
+    not waited for; a project with an unfinished batch is not complete (NaT).
+    """
+    expected = ~(frame["status"].isin(_ABANDONED) | ((frame["status"] == "Archive") & frame["completed_at"].isna()))
+    done_s = _seconds(frame["completed_at"], start)
+    work = pd.DataFrame({
+        "replication": frame["replication"],
+        "project": frame["project"],
+        "done_s": np.where(expected, np.where(np.isnan(done_s), np.inf, done_s), -np.inf),
+        "spent_usd": frame["spent_usd"],
+        "no_money": frame["no_money"],
+    })
+    grouped = work.groupby(["replication", "project"], sort=False).agg(
+        done_s=("done_s", "max"), spent_usd=("spent_usd", "sum"), no_money=("no_money", "any")
+    )
+    grouped["done_s"] = grouped["done_s"].replace([np.inf, -np.inf], np.nan)
+    return grouped.reset_index()
+
+
+def _project_eta(frame: pd.DataFrame, start: pd.Timestamp, confidence: float) -> pd.DataFrame:
+    per_rep = project_completion(frame, start)
+    rows = []
+    for project, group in per_rep.groupby("project", sort=False):
+        row: dict[str, Any] = {"project": project}
+        row.update(_eta_columns(group["done_s"].to_numpy(dtype=float), start, confidence))
+        row["cost_p50_usd"] = float(np.quantile(group["spent_usd"], 0.5, method="inverted_cdf"))
+        row["cost_p90_usd"] = float(np.quantile(group["spent_usd"], 0.9, method="inverted_cdf"))
+        row["p_no_money"] = float(group["no_money"].mean())
+        row["replications"] = len(group)
+        rows.append(row)
+    return _typed(pd.DataFrame(rows), "project_eta")
+
+
+def _typed(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+    columns = [c for c, _, _ in SCHEMAS[name]]
+    frame = frame.reindex(columns=columns)
+    for column, dtype, _ in SCHEMAS[name]:
+        if dtype.startswith("datetime64"):
+            frame[column] = pd.to_datetime(frame[column])
+        elif dtype in ("int64", "float64", "bool"):
+            frame[column] = frame[column].astype(dtype)
+    return frame
+
+
+# --------------------------------------------------------------------------- forecast
+
+
+@dataclass
+class Forecast:
+    """ETA distributions of a scenario's batches and projects.
+
+    Attributes:
+        eta: one row per batch (schema ``eta``): P10/P50/P90 ETAs with confidence
+            intervals, expected start, chance to complete within the horizon,
+            cost quantiles, chance of No money, number of replications.
+        project_eta: the same per project (when all its batches are done).
+        replications: long-format per-replication batch rows (``replication`` column).
+        provenance: scenario, seed, replications, executor, jobs, wall time, version.
+    """
+
+    scenario: Scenario
+    eta: pd.DataFrame
+    project_eta: pd.DataFrame
+    replications: pd.DataFrame
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    def frames(self) -> dict[str, pd.DataFrame]:
+        """The frames by name."""
+        return {"eta": self.eta, "project_eta": self.project_eta, "replications": self.replications}
+
+
+def summarize(reps: Replications, confidence: float = 0.95) -> Forecast:
+    """Turn replications into a :class:`Forecast`."""
+    scenario = reps.scenario
+    start = pd.Timestamp(scenario.start).tz_convert(scenario.timezone)
+    frame = replications_frame(reps)
+    return Forecast(
+        scenario=scenario,
+        eta=_batch_eta(frame, start, confidence),
+        project_eta=_project_eta(frame, start, confidence),
+        replications=frame,
+        provenance=_provenance(reps, confidence),
+    )
+
+
+def _provenance(reps: Replications, confidence: float) -> dict[str, Any]:
+    return {
+        "scenario": reps.scenario.name,
+        "seed": reps.entropy,
+        "replications": reps.n,
+        "confidence": confidence,
+        "executor": reps.executor,
+        "jobs": reps.jobs,
+        "chunk_size": reps.chunk_size,
+        "wall_time_s": round(reps.wall_time_s, 6),
+        "replications_per_s": round(reps.n / reps.wall_time_s, 3) if reps.wall_time_s > 0 else None,
+        "horizon_s": reps.horizon_s,
+        "labelsim_version": __version__,
+    }
+
+
+def forecast(
+    scenario: Scenario | Mapping[str, Any],
+    replications: int = 200,
+    seed: int | None = None,
+    executor: ExecutorLike = None,
+    jobs: int | None = None,
+    progress: ProgressFn | None = None,
+    *,
+    scheduler: str | None = None,
+    chunk_size: int | None = None,
+    until: str | float | None = None,
+    confidence: float = 0.95,
+) -> Forecast:
+    """Forecast every batch's ETA from ``replications`` independent runs.
+
+    Args:
+        scenario: a :class:`~labelsim.scenario.Scenario` or a mapping.
+        replications: number of runs (more → tighter confidence intervals).
+        seed: root seed (None: fresh, recorded in the provenance).
+        executor: ``"serial"``, ``"processes"``, ``"dask"`` or a dask ``Client``
+            (see :func:`labelsim.engine.replicate`).
+        jobs: parallel workers.
+        progress: ``progress(done, total)`` after each chunk of replications.
+        scheduler: a dask scheduler address (``tcp://host:8786``) for ``executor="dask"``.
+        until: simulate at most this long instead of the horizon.
+        confidence: level of the confidence intervals (default 0.95).
+    """
+    _check_confidence(confidence)
+    reps = replicate(
+        scenario, replications, seed, executor=executor, jobs=jobs, chunk_size=chunk_size,
+        scheduler=scheduler, until=until, progress=progress,
+    )
+    return summarize(reps, confidence)
+
+
+def _check_confidence(confidence: float) -> None:
+    if not 0.5 <= confidence < 1:
+        raise LabelsimError(f"confidence: must be in [0.5, 1), got {confidence!r}")
+
+
+# --------------------------------------------------------------------------- compare
+
+
+@dataclass
+class Comparison:
+    """A what-if comparison on common random numbers.
+
+    Attributes:
+        batches: per batch (schema ``comparison``): P50 ETAs of both sides, the
+            mean paired difference of the ETA (hours) and of the cost (USD) with
+            confidence intervals, and a verdict (earlier / later / no clear difference).
+        projects: the same per project.
+        base, variant: the two forecasts.
+    """
+
+    batches: pd.DataFrame
+    projects: pd.DataFrame
+    base: Forecast
+    variant: Forecast
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+
+def compare(
+    base: Scenario | Mapping[str, Any],
+    variant: Scenario | Mapping[str, Any] | Sequence[str],
+    replications: int = 200,
+    seed: int | None = None,
+    executor: ExecutorLike = None,
+    jobs: int | None = None,
+    progress: ProgressFn | None = None,
+    *,
+    scheduler: str | None = None,
+    until: str | float | None = None,
+    confidence: float = 0.95,
+) -> Comparison:
+    """Compare a variant with the base on common random numbers.
+
+    Replication ``r`` of both sides uses the same random streams (one per
+    source, keyed by name), so differences come from the change, not from the
+    noise.  ETAs not within the horizon are censored at the horizon for the
+    paired differences (``n_censored`` counts such pairs).
+
+    Args:
+        base: the base scenario.
+        variant: another scenario, or a list of ``KEY=VALUE`` overrides of the base.
+    """
+    _check_confidence(confidence)
+    base_spec = as_scenario(base)
+    if isinstance(variant, (list, tuple)):
+        variant_spec = base_spec.with_overrides(list(variant))
+    else:
+        variant_spec = as_scenario(variant)  # type: ignore[arg-type]
+    total = 2 * replications
+
+    def half(offset: int) -> ProgressFn | None:
+        if progress is None:
+            return None
+        return lambda done, _n: progress(offset + done, total)
+
+    common = {"executor": executor, "jobs": jobs, "scheduler": scheduler, "until": until}
+    base_reps = replicate(base_spec, replications, seed, progress=half(0), **common)
+    variant_reps = replicate(variant_spec, replications, base_reps.entropy, progress=half(replications), **common)
+    base_fc, variant_fc = summarize(base_reps, confidence), summarize(variant_reps, confidence)
+    start = pd.Timestamp(base_spec.start).tz_convert(base_spec.timezone)
+    batches = _paired(
+        _per_rep_batches(base_fc.replications, start), _per_rep_batches(variant_fc.replications, start),
+        ["project", "batch"], base_fc.eta, variant_fc.eta, confidence, base_reps.horizon_s,
+    )
+    projects = _paired(
+        _per_rep_projects(base_fc.replications, start), _per_rep_projects(variant_fc.replications, start),
+        ["project"], base_fc.project_eta, variant_fc.project_eta, confidence, base_reps.horizon_s,
+    )
+    provenance = dict(base_fc.provenance)
+    provenance.update({"variant_scenario": variant_spec.name, "paired": "common random numbers"})
+    return Comparison(batches=batches, projects=projects, base=base_fc, variant=variant_fc, provenance=provenance)
+
+
+def _per_rep_batches(frame: pd.DataFrame, start: pd.Timestamp) -> pd.DataFrame:
+    return pd.DataFrame({
+        "replication": frame["replication"],
+        "project": frame["project"],
+        "batch": frame["batch"],
+        "done_s": _seconds(frame["completed_at"], start),
+        "spent_usd": frame["spent_usd"],
+    })
+
+
+def _per_rep_projects(frame: pd.DataFrame, start: pd.Timestamp) -> pd.DataFrame:
+    return project_completion(frame, start)[["replication", "project", "done_s", "spent_usd"]]
+
+
+def _paired(
+    base: pd.DataFrame,
+    variant: pd.DataFrame,
+    keys: list[str],
+    base_eta: pd.DataFrame,
+    variant_eta: pd.DataFrame,
+    confidence: float,
+    horizon_s: float,
+) -> pd.DataFrame:
+    merged = base.merge(variant, on=["replication", *keys], suffixes=("_base", "_variant"), how="inner")
+    rows = []
+    for key, group in merged.groupby(keys, sort=False):
+        key = key if isinstance(key, tuple) else (key,)
+        base_done = group["done_s_base"].to_numpy(dtype=float)
+        variant_done = group["done_s_variant"].to_numpy(dtype=float)
+        censored = np.isnan(base_done) | np.isnan(variant_done)
+        diff_h = (np.nan_to_num(variant_done, nan=horizon_s) - np.nan_to_num(base_done, nan=horizon_s)) / 3600
+        mean_h, low_h, high_h = _mean_ci(diff_h, confidence)
+        cost = (group["spent_usd_variant"] - group["spent_usd_base"]).to_numpy(dtype=float)
+        cost_mean, cost_low, cost_high = _mean_ci(cost, confidence)
+        row: dict[str, Any] = dict(zip(keys, key, strict=True))
+        lookup = dict(zip(keys, key, strict=True))
+        row["base_eta_p50"] = _lookup(base_eta, lookup, "eta_p50")
+        row["variant_eta_p50"] = _lookup(variant_eta, lookup, "eta_p50")
+        row.update({
+            "eta_diff_mean_h": mean_h,
+            "eta_diff_ci_low_h": low_h,
+            "eta_diff_ci_high_h": high_h,
+            "eta_diff_median_h": float(np.median(diff_h)),
+            "p_variant_earlier": float(np.mean(diff_h < 0)),
+            "cost_diff_mean_usd": cost_mean,
+            "cost_diff_ci_low_usd": cost_low,
+            "cost_diff_ci_high_usd": cost_high,
+            "base_p_complete": float(np.mean(~np.isnan(base_done))),
+            "variant_p_complete": float(np.mean(~np.isnan(variant_done))),
+            "n_censored": int(censored.sum()),
+            "replications": len(group),
+            "verdict": _verdict(low_h, high_h),
+        })
+        rows.append(row)
+    name = "comparison" if "batch" in keys else "project_comparison"
+    return _typed(pd.DataFrame(rows), name)
+
+
+def _lookup(frame: pd.DataFrame, key: dict[str, Any], column: str) -> Any:
+    mask = np.ones(len(frame), dtype=bool)
+    for name, value in key.items():
+        mask &= (frame[name] == value).to_numpy()
+    values = frame.loc[mask, column]
+    return values.iloc[0] if len(values) else pd.NaT
+
+
+def _verdict(low: float, high: float) -> str:
+    if high < 0:
+        return "earlier"
+    if low > 0:
+        return "later"
+    return "no clear difference"
