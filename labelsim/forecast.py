@@ -190,7 +190,7 @@ def _batch_eta(frame: pd.DataFrame, start: pd.Timestamp, confidence: float) -> p
         row["p_no_money"] = float(group["no_money"].mean())
         row["replications"] = len(group)
         rows.append(row)
-    return _typed(pd.DataFrame(rows), "eta")
+    return _typed(pd.DataFrame(rows), "eta", start.tz)
 
 
 def project_completion(frame: pd.DataFrame, start: pd.Timestamp) -> pd.DataFrame:
@@ -226,15 +226,16 @@ def _project_eta(frame: pd.DataFrame, start: pd.Timestamp, confidence: float) ->
         row["p_no_money"] = float(group["no_money"].mean())
         row["replications"] = len(group)
         rows.append(row)
-    return _typed(pd.DataFrame(rows), "project_eta")
+    return _typed(pd.DataFrame(rows), "project_eta", start.tz)
 
 
-def _typed(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+def _typed(frame: pd.DataFrame, name: str, tz: Any) -> pd.DataFrame:
+    """Columns in the documented order and dtypes (timestamps tz-aware even when all NaT)."""
     columns = [c for c, _, _ in SCHEMAS[name]]
     frame = frame.reindex(columns=columns)
     for column, dtype, _ in SCHEMAS[name]:
         if dtype.startswith("datetime64"):
-            frame[column] = pd.to_datetime(frame[column])
+            frame[column] = pd.to_datetime(frame[column], utc=True).dt.tz_convert(tz)
         elif dtype in ("int64", "float64", "bool"):
             frame[column] = frame[column].astype(dtype)
     return frame
@@ -403,11 +404,11 @@ def compare(
     start = pd.Timestamp(base_spec.start).tz_convert(base_spec.timezone)
     batches = _paired(
         _per_rep_batches(base_fc.replications, start), _per_rep_batches(variant_fc.replications, start),
-        ["project", "batch"], base_fc.eta, variant_fc.eta, confidence, base_reps.horizon_s,
+        ["project", "batch"], base_fc.eta, variant_fc.eta, confidence, base_reps.horizon_s, start.tz,
     )
     projects = _paired(
         _per_rep_projects(base_fc.replications, start), _per_rep_projects(variant_fc.replications, start),
-        ["project"], base_fc.project_eta, variant_fc.project_eta, confidence, base_reps.horizon_s,
+        ["project"], base_fc.project_eta, variant_fc.project_eta, confidence, base_reps.horizon_s, start.tz,
     )
     provenance = dict(base_fc.provenance)
     provenance.update({"variant_scenario": variant_spec.name, "paired": "common random numbers"})
@@ -436,6 +437,7 @@ def _paired(
     variant_eta: pd.DataFrame,
     confidence: float,
     horizon_s: float,
+    tz: Any,
 ) -> pd.DataFrame:
     merged = base.merge(variant, on=["replication", *keys], suffixes=("_base", "_variant"), how="inner")
     rows = []
@@ -469,7 +471,7 @@ def _paired(
         })
         rows.append(row)
     name = "comparison" if "batch" in keys else "project_comparison"
-    return _typed(pd.DataFrame(rows), name)
+    return _typed(pd.DataFrame(rows), name, tz)
 
 
 def _lookup(frame: pd.DataFrame, key: dict[str, Any], column: str) -> Any:
