@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import SCENARIOS, team_scenario
 from typer.testing import CliRunner
 
 import labelsim
@@ -16,13 +17,9 @@ from labelsim.forecast import _t_quantile, compare, forecast, quantile_ci
 from labelsim.results import check_schema
 from labelsim.theory import makespan_exponential
 
-from .conftest import team_scenario
-
 
 @pytest.fixture(scope="module")
 def quickstart() -> labelsim.Scenario:
-    from .conftest import SCENARIOS
-
     return labelsim.load_scenario(SCENARIOS / "quickstart.yaml")
 
 
