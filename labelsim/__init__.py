@@ -9,18 +9,24 @@ Quick use::
 """
 
 from ._version import __version__
-from .engine import simulate
+from .engine import replicate, simulate
+from .forecast import Comparison, Forecast, compare, forecast
 from .io import load_scenario
 from .results import SCHEMAS, SimulationResult
 from .scenario import LabelsimError, Scenario, ScenarioError
 
 __all__ = [
     "SCHEMAS",
+    "Comparison",
+    "Forecast",
     "LabelsimError",
     "Scenario",
     "ScenarioError",
     "SimulationResult",
     "__version__",
+    "compare",
+    "forecast",
     "load_scenario",
+    "replicate",
     "simulate",
 ]
