@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -32,8 +33,33 @@ from .report import (
 from .results import SimulationResult
 from .scenario import LabelsimError
 
+# click's UsageError (typer >= 0.20 vendors click, older versions use the click package):
+# typer.BadParameter derives from it in both.
+_UsageError: type[Exception] = typer.BadParameter.__mro__[1]
+
+
+class _Commands(typer.core.TyperGroup):
+    """Click group whose usage errors (bad flag values…) are one ``error:`` line, exit code 2."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs["standalone_mode"] = False
+        try:
+            code = super().main(*args, **kwargs)
+        except _UsageError as exc:
+            ctx = getattr(exc, "ctx", None)
+            where = f"{ctx.command_path}: " if ctx is not None else ""
+            message = exc.format_message().replace("Value error, ", "")  # type: ignore[attr-defined]
+            err.print(f"[bold red]error:[/] {escape(where + message)}", highlight=False)
+            sys.exit(2)
+        except typer.Abort:
+            err.print("aborted")
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
 app = typer.Typer(
     name="labelsim",
+    cls=_Commands,
     help="Simulate and forecast batch data labeling on a crowdsourcing platform.",
     add_completion=False,
     no_args_is_help=True,
@@ -56,7 +82,7 @@ class ExecutorName(str, Enum):
     dask = "dask"
 
 
-ScenarioArg = Annotated[Path, typer.Argument(help="Scenario file (YAML).", show_default=False)]
+ScenarioArg = Annotated[Path, typer.Argument(help="Scenario file (YAML).", show_default=False, metavar="SCENARIO")]
 SetOpt = Annotated[
     list[str] | None,
     typer.Option("--set", help="Override a scenario value, e.g. batches.week-49.labeling_queue=1 (repeatable)."),
@@ -65,7 +91,7 @@ SetOpt = Annotated[
 
 def fail(message: str) -> typer.Exit:
     """Print ``error: message`` on stderr; return the exit to raise (code 2)."""
-    err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True, soft_wrap=True)
+    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
     return typer.Exit(code=2)
 
 
@@ -138,7 +164,7 @@ def run(
         render_run(result, sort.value if sort else None)
         if out_dir is not None:
             written = write_run(result, out_dir, force=force, argv=sys.argv[1:])
-            err.print(f"wrote {written}", highlight=False)
+            err.print(f"wrote {written}", highlight=False, markup=False)
 
 
 def render_run(result: SimulationResult, sort: str | None) -> None:
@@ -146,10 +172,11 @@ def render_run(result: SimulationResult, sort: str | None) -> None:
     out.print(rich_table(batch_table(result.batches, sort), title=result.scenario.name))
     money = Table(show_header=False, box=None, padding=(0, 2))
     for label, value in money_lines(result):
-        money.add_row(label, value)
+        money.add_row(escape(label), escape(value))
     out.print(money)
     for row in result.warnings.itertuples():
-        out.print(f"warning: {row.at:%Y-%m-%d %H:%M} {row.action} {row.target}: {row.message}", highlight=False)
+        text = f"warning: {row.at:%Y-%m-%d %H:%M} {row.action} {row.target}: {row.message}"
+        out.print(text, highlight=False, markup=False)
     end = result.provenance["end"]
     why = "nothing left to do" if result.provenance["stop_reason"] == "settled" else "horizon reached"
     seed = result.provenance["seed"]
@@ -158,12 +185,12 @@ def render_run(result: SimulationResult, sort: str | None) -> None:
 
 def rich_table(frame: Any, title: str | None = None) -> Table:
     """A rich table of a small frame of strings and numbers."""
-    table = Table(title=title, title_justify="left")
+    table = Table(title=escape(title) if title else None, title_justify="left")
     for column in frame.columns:
         justify = "right" if frame[column].dtype.kind in "if" else "left"
         table.add_column(str(column), justify=justify, no_wrap=True)
     for row in frame.itertuples(index=False):
-        table.add_row(*(str(v) for v in row))
+        table.add_row(*(escape(str(v)) for v in row))
     return table
 
 
@@ -224,7 +251,7 @@ def forecast_command(
         render_forecast(result)
         if out_dir is not None:
             written = write_forecast(result, out_dir, force=force, argv=sys.argv[1:])
-            err.print(f"wrote {written}", highlight=False)
+            err.print(f"wrote {written}", highlight=False, markup=False)
 
 
 def render_forecast(result: Forecast) -> None:
@@ -283,7 +310,7 @@ def compare_command(
                       "base_eta": result.base.eta, "variant_eta": result.variant.eta}
             payload = {"provenance": result.provenance, "command": ["labelsim", *sys.argv[1:]]}
             written = write_folder(out_dir, write_frames(frames, payload, "compare.json"), force=force)
-            err.print(f"wrote {written}", highlight=False)
+            err.print(f"wrote {written}", highlight=False, markup=False)
 
 
 def render_comparison(result: Comparison, overrides: list[str], variant: Path | None) -> None:

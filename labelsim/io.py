@@ -118,6 +118,7 @@ def write_folder(
     target = check_output_folder(folder, force=force)
     parent = target.resolve().parent
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=parent))
+    os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes it private; a normal folder is expected
     try:
         for name, write in writers.items():
             write(staging / name)
@@ -132,6 +133,12 @@ def write_folder(
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return target
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_json(path: Path, payload: Mapping[str, Any]) -> None:

@@ -22,7 +22,7 @@ __all__ = [
 
 #: What the ETA column shows for a batch that does not finish within the horizon.
 NOT_WITHIN_HORIZON = "not within horizon"
-_FINAL_WITHOUT_ETA = ("New", "Canceled", "Error")
+_FINAL_WITHOUT_ETA = ("New", "Canceled", "Error", "Archive")
 
 
 def format_stamp(stamp: pd.Timestamp) -> str:

@@ -22,7 +22,7 @@ from ._version import __version__
 from .model import OUTCOME_NAMES, SUBMITTED, RawRun
 from .scenario import Scenario
 
-__all__ = ["SCHEMAS", "SimulationResult", "build_result", "check_schema"]
+__all__ = ["RUN_FRAMES", "SCHEMAS", "SimulationResult", "build_result", "check_schema"]
 
 _TS = "datetime64[ns, tz]"
 
@@ -181,6 +181,12 @@ SCHEMAS: dict[str, list[tuple[str, str, str]]] = {
 SCHEMAS["project_comparison"] = [row for row in SCHEMAS["comparison"] if row[0] != "batch"]
 
 
+#: The frames of one simulated run (the others in :data:`SCHEMAS` belong to forecasts).
+RUN_FRAMES: tuple[str, ...] = (
+    "batches", "status_timeline", "assignments", "ledger", "progress", "performers", "warnings",
+)
+
+
 class SimulationResult:
     """The outcome of one simulated run: frames, warnings, money and provenance.
 
@@ -248,8 +254,8 @@ class SimulationResult:
         return _warnings(self.raw, self.start)
 
     def frames(self) -> dict[str, pd.DataFrame]:
-        """All frames by name (the keys of :data:`SCHEMAS`)."""
-        return {name: getattr(self, name) for name in SCHEMAS}
+        """The run's frames by name (:data:`RUN_FRAMES`)."""
+        return {name: getattr(self, name) for name in RUN_FRAMES}
 
 
 def _stamps(start: pd.Timestamp, seconds: np.ndarray | list[float]) -> pd.DatetimeIndex:
@@ -330,27 +336,28 @@ def _batches(raw: RawRun, start: pd.Timestamp) -> pd.DataFrame:
 
 
 def _timeline(raw: RawRun, start: pd.Timestamp) -> pd.DataFrame:
-    rows: list[tuple[str, str, str, float, float]] = []
-    by_batch: dict[int, list[tuple[float, str]]] = {}
-    for t, idx, status in raw.status_log:
-        by_batch.setdefault(idx, []).append((t, status))
+    """Status intervals ordered by start time, ties in the order the model logged them."""
+    rows: list[tuple[int, str, str, str, float, float]] = []
+    by_batch: dict[int, list[tuple[int, float, str]]] = {}
+    for seq, (t, idx, status) in enumerate(raw.status_log):
+        by_batch.setdefault(idx, []).append((seq, t, status))
     for idx, changes in sorted(by_batch.items()):
         project, batch = raw.batch_keys[idx]
         intervals: list[list[Any]] = []
-        for k, (t, status) in enumerate(changes):
-            end = changes[k + 1][0] if k + 1 < len(changes) else math.nan
+        for k, (seq, t, status) in enumerate(changes):
+            end = changes[k + 1][1] if k + 1 < len(changes) else math.nan
             if end == t:
                 continue  # passed through within an instant
-            if intervals and intervals[-1][0] == status:
-                intervals[-1][2] = end
+            if intervals and intervals[-1][1] == status:
+                intervals[-1][3] = end
             else:
-                intervals.append([status, t, end])
-        rows.extend((project, batch, status, t0, t1) for status, t0, t1 in intervals)
-    frame = pd.DataFrame(rows, columns=["project", "batch", "status", "start_s", "end_s"])
+                intervals.append([seq, status, t, end])
+        rows.extend((seq, project, batch, status, t0, t1) for seq, status, t0, t1 in intervals)
+    rows.sort(key=lambda row: (row[4], row[0]))
+    frame = pd.DataFrame(rows, columns=["seq", "project", "batch", "status", "start_s", "end_s"])
     frame["start_at"] = _stamps(start, frame["start_s"].to_numpy())
     frame["end_at"] = _stamps(start, frame["end_s"].to_numpy())
-    frame = frame.drop(columns=["start_s", "end_s"])
-    return frame.sort_values(["start_at", "project", "batch"], kind="stable").reset_index(drop=True)
+    return frame.drop(columns=["seq", "start_s", "end_s"])
 
 
 def _categorical(codes: np.ndarray, labels: list[str]) -> pd.Categorical:

@@ -128,6 +128,8 @@ def _moment(value: object) -> float | _dt.datetime:
 
 
 def _queue(value: object) -> object:
+    if isinstance(value, bool):
+        raise ValueError(f"labeling queue must be 1..5 or ONE..FIVE, got {value!r}")
     if isinstance(value, str):
         word = value.strip().upper()
         if word in _QUEUE_WORDS:
@@ -176,6 +178,16 @@ Status = Annotated[
     BeforeValidator(_status),
 ]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
+
+
+def _not_bool(value: object) -> object:
+    if isinstance(value, bool):
+        raise ValueError(f"expected a whole number, got {value!r}")
+    return value
+
+
+#: A whole number; YAML's true/false are refused rather than read as 1/0.
+Count = Annotated[int, BeforeValidator(_not_bool)]
 
 
 class _Model(BaseModel):
@@ -252,7 +264,7 @@ class Stream(_Model):
     rate: Rate
     start: Moment = 0.0
     until: Moment | None = None
-    items: int | None = Field(default=None, ge=1)
+    items: Count | None = Field(default=None, ge=1)
 
 
 class BatchState(_Model):
@@ -265,9 +277,9 @@ class BatchState(_Model):
     """
 
     status: Status
-    labeled_items: int = Field(default=0, ge=0)
-    submitted: int | None = Field(default=None, ge=0)
-    in_flight: int = Field(default=0, ge=0)
+    labeled_items: Count = Field(default=0, ge=0)
+    submitted: Count | None = Field(default=None, ge=0)
+    in_flight: Count = Field(default=0, ge=0)
 
 
 class Batch(_Model):
@@ -280,10 +292,10 @@ class Batch(_Model):
     """
 
     name: Name
-    items: int = Field(ge=0, description="items uploaded before launch")
+    items: Count = Field(ge=0, description="items uploaded before launch")
     labeling_queue: LabelingQueue = 5
-    overlap: int = Field(default=1, ge=1, le=30000)
-    tasks_per_suite: int = Field(default=1, ge=1, le=10000)
+    overlap: Count = Field(default=1, ge=1, le=30000)
+    tasks_per_suite: Count = Field(default=1, ge=1, le=10000)
     reward: float = Field(ge=0, description="USD per assignment")
     time_limit: PositiveDuration
     launch_at: Moment | None = None
@@ -382,7 +394,7 @@ class CrowdGroup(_Model):
     kind: Literal["crowd"]
     sessions_per_hour: float = Field(gt=0)
     activity: Annotated[Activity, BeforeValidator(_activity)] = Activity()
-    population: int = Field(default=1000, ge=1)
+    population: Count = Field(default=1000, ge=1)
     top10_share: float = Field(default=0.5, ge=0.1, lt=1)
     suites_per_session: CountDistribution = Geometric(dist="geometric", mean=5)
     seconds_per_task: Distribution
@@ -430,7 +442,7 @@ class TeamGroup(_Model):
 
     name: Name
     kind: Literal["team"]
-    size: int = Field(ge=1, le=100000)
+    size: Count = Field(ge=1, le=100000)
     shifts: tuple[Shift, ...] | None = None
     seconds_per_task: Distribution
     speed: Distribution | None = None
@@ -468,7 +480,7 @@ class AddItems(_Model):
     """Upload more items into a batch (at the batch's ``upload_rate`` if it has one)."""
 
     batch: Name
-    items: int = Field(ge=1)
+    items: Count = Field(ge=1)
 
 
 class Event(_Model):
@@ -679,7 +691,27 @@ class Scenario(_Model):
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
-            raise _scenario_error(exc, data, source) from None
+            error = _scenario_error(exc, data, source)
+            culprit = _override_for(error.field, overrides)
+            if culprit is None:
+                raise error from None
+            raise ScenarioError(error.field, f"{error.problem} (from --set {culprit})", source=source) from None
+
+
+def _override_for(field: str, overrides: Sequence[str]) -> str | None:
+    """The override whose key names the invalid ``field`` (its names in order), if any."""
+    for text in overrides:
+        names = [n for n in text.partition("=")[0].strip().split(".") if n not in ("batches", "projects", "performers")]
+        position = 0
+        for name in names:
+            position = field.find(name, position)
+            if position < 0:
+                break
+            position += len(name)
+        else:
+            if names:
+                return text
+    return None
 
 
 def _event_field(event: Event) -> str:
@@ -699,6 +731,8 @@ def _check_unique(names: Sequence[str], where: str, what: str) -> None:
 
 def _scenario_error(exc: ValidationError, data: Mapping[str, Any], source: str | None) -> ScenarioError:
     errors = exc.errors(include_url=False)
+    # an unknown key usually explains a "missing" one next to it (a typo): report it first
+    errors = sorted(errors, key=lambda e: e["type"] != "extra_forbidden")
     first = errors[0]
     field = _format_loc(first["loc"], data)
     problem = _format_problem(first, data)
@@ -767,6 +801,9 @@ _COMPARISONS = (
 
 
 def _plain_message(message: str) -> str:
+    if message.startswith(("Tuple should have at least", "List should have at least")):
+        count = message.split("at least ", 1)[1].split(" ", 1)[0]
+        return f"needs at least {count} item{'s' if count != '1' else ''}"
     for old, new in _COMPARISONS:
         if message.startswith(old):
             return new + message[len(old):]
@@ -785,13 +822,25 @@ def _allowed_keys(loc: tuple[Any, ...], data: Any) -> list[str]:
             continue
         node = node.get(key) if isinstance(node, Mapping) else None
         model = _field_model(model, str(key), node)
-        if model is None:
-            return []
+    if isinstance(node, Mapping) and "dist" in node:
+        return _distribution_keys(str(node["dist"]))
     if model is None:
         return []
     if isinstance(node, Mapping) and model in (CrowdGroup, TeamGroup):
         model = CrowdGroup if node.get("kind") == "crowd" else TeamGroup
     return [f.alias or name for name, f in model.model_fields.items()]
+
+
+def _distribution_keys(name: str) -> list[str]:
+    from . import distributions
+
+    for cls in (
+        distributions.Exponential, distributions.LogNormal, distributions.Gamma, distributions.Constant,
+        distributions.Uniform, distributions.Empirical, distributions.Geometric,
+    ):
+        if cls.model_fields["dist"].annotation.__args__[0] == name:  # type: ignore[union-attr]
+            return [f.alias or n for n, f in cls.model_fields.items()]
+    return []
 
 
 def _field_model(model: Any, key: str, node: Any) -> Any:
@@ -842,7 +891,9 @@ def apply_overrides(data: Mapping[str, Any], overrides: Sequence[str]) -> dict[s
 
 
 def _set_path(root: dict[str, Any], parts: list[str], value: Any, key: str) -> None:
-    if parts[0] == "batches" and len(parts) >= 3:
+    if parts[0] == "batches" and len(parts) < 3:
+        raise ScenarioError(f"--set {key}", "name a batch and a field, e.g. batches.week-49.labeling_queue=1")
+    if parts[0] == "batches":
         parent: Any = _find_batch_mapping(root, parts[1], key)
         parts = parts[2:]
     else:
