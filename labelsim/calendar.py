@@ -40,7 +40,8 @@ ACTIVITY_PRESETS: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
 
 
 def _to_seconds(moment: _dt.datetime, start: _dt.datetime) -> float:
-    return (moment - start).total_seconds()
+    # in UTC: Python subtracts datetimes sharing a tzinfo object on wall-clock time (wrong across DST)
+    return (moment.astimezone(_dt.timezone.utc) - start.astimezone(_dt.timezone.utc)).total_seconds()
 
 
 def hour_segments(

@@ -155,7 +155,8 @@ def _rate(value: object) -> float:
 
 
 def _seconds_text(seconds: float) -> str:
-    return f"{seconds!r}s"
+    text = repr(seconds)
+    return f"{seconds:f}s" if "e" in text else f"{text}s"  # durations take no exponent
 
 
 def _moment_text(moment: float | _dt.datetime) -> str:
@@ -617,7 +618,9 @@ class Scenario(_Model):
         """Seconds from the start to ``moment`` (an offset or a timestamp)."""
         if isinstance(moment, _dt.datetime):
             stamp = moment if moment.tzinfo else moment.replace(tzinfo=self.tz)
-            return (stamp - self.start).total_seconds()
+            # in UTC: datetimes sharing a tzinfo object subtract on wall-clock time (wrong across DST)
+            utc = _dt.timezone.utc
+            return (stamp.astimezone(utc) - self.start.astimezone(utc)).total_seconds()
         return float(moment)
 
     def batches(self) -> list[tuple[Project, Batch]]:

@@ -33,7 +33,7 @@ SECONDS: dict[str, float] = {
     "w": 604800.0,
 }
 
-_NUMBER = r"\d+(?:\.\d*)?|\.\d+"
+_NUMBER = r"(?:\d+(?:\.\d*)?|\.\d+)"
 _PART = re.compile(rf"\s*({_NUMBER})\s*(min|[smhdw])\s*", re.IGNORECASE)
 _RATE = re.compile(rf"^\s*({_NUMBER}(?:[eE][+-]?\d+)?)\s*/\s*(min|[smhdw])\s*$", re.IGNORECASE)
 
@@ -76,6 +76,8 @@ def _parse_duration_text(text: str) -> float:
         body = body[1:]
     if not body:
         raise ValueError(f"expected a duration such as 10m or 2h, got {text!r}")
+    if re.fullmatch(r"0+(?:\.0*)?", body):
+        return 0.0  # zero needs no unit
     pos, total = 0, 0.0
     while pos < len(body):
         match = _PART.match(body, pos)
