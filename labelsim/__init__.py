@@ -6,14 +6,41 @@ Quick use::
     scenario = labelsim.load_scenario("scenarios/quickstart.yaml")
     result = labelsim.simulate(scenario, seed=1)
     result.batches            # one row per batch: status, labeled items, ETA, spend
+    fc = labelsim.forecast(scenario, replications=200, jobs=2)
+    fc.eta                    # P10 / P50 / P90 ETA per batch
+
+The names below are imported on first use (PEP 562), so that worker processes
+running replications import only the model, not pandas or matplotlib.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from ._version import __version__
-from .engine import replicate, simulate
-from .forecast import Comparison, Forecast, compare, forecast
-from .io import load_scenario
-from .results import SCHEMAS, SimulationResult
-from .scenario import LabelsimError, Scenario, ScenarioError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .engine import replicate, simulate
+    from .forecast import Comparison, Forecast, compare, forecast
+    from .io import load_scenario
+    from .results import SCHEMAS, SimulationResult
+    from .scenario import LabelsimError, Scenario, ScenarioError
+
+_EXPORTS: dict[str, str] = {
+    "SCHEMAS": "results",
+    "Comparison": "forecast",
+    "Forecast": "forecast",
+    "LabelsimError": "scenario",
+    "Scenario": "scenario",
+    "ScenarioError": "scenario",
+    "SimulationResult": "results",
+    "compare": "forecast",
+    "forecast": "forecast",
+    "load_scenario": "io",
+    "replicate": "engine",
+    "simulate": "engine",
+}
 
 __all__ = [
     "SCHEMAS",
@@ -30,3 +57,15 @@ __all__ = [
     "replicate",
     "simulate",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'labelsim' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

@@ -21,14 +21,14 @@ LAYERS: dict[str, int] = {
     "scenario": 1,
     "model": 2,
     "results": 3,
-    "engine": 4,
+    "engine": 4, "replication": 4,
     "forecast": 5, "planning": 5,
     "plots": 6, "report": 6,
     "io": 7, "cli": 7, "__main__": 7,
 }
 TOP = max(LAYERS.values())
 #: Modules that must not print, open files or touch global random state.
-PURE = ("model", "engine", "results")
+PURE = ("model", "engine", "replication", "results")
 #: numpy.random names that do not touch numpy's global state.
 NUMPY_RANDOM_OK = frozenset({
     "Generator", "default_rng", "SeedSequence", "BitGenerator", "PCG64", "PCG64DXSM", "Philox", "SFC64", "MT19937",

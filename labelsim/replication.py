@@ -1,0 +1,46 @@
+"""One task of a replication experiment (layer 4): run replications, return compact rows.
+
+This module is what executor workers (joblib/loky processes, dask workers)
+import: it needs only the model, not pandas or matplotlib, so workers start fast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from .model import RawRun, run_model
+from .rng import RandomStreams
+from .scenario import Scenario
+
+__all__ = ["REPLICATION_FIELDS", "replication_rows", "run_chunk"]
+
+#: Fields of one compact per-batch row of a replication (what workers send back).
+REPLICATION_FIELDS: tuple[str, ...] = (
+    "replication", "batch_index", "labeling_queue", "status", "items", "labeled_items", "submitted",
+    "expired", "skipped", "in_flight", "spent_micro", "launched_s", "started_s", "completed_s",
+    "no_money", "end_s",
+)
+
+def replication_rows(raw: RawRun, replication: int) -> list[tuple[Any, ...]]:
+    """Compact per-batch rows of one run (fields :data:`REPLICATION_FIELDS`)."""
+    no_money = {idx for _, idx, status in raw.status_log if status == "No money"}
+    return [
+        (
+            replication, idx, final["labeling_queue"], final["status"], final["items"], final["labeled_items"],
+            final["submitted"], final["expired"], final["skipped"], final["in_flight"], final["spent"],
+            final["launched_at"], final["started_at"], final["completed_at"], idx in no_money, raw.end_s,
+        )
+        for idx, final in enumerate(raw.batch_final)
+    ]
+
+
+def run_chunk(
+    scenario: Scenario, entropy: int, replications: Sequence[int], until_s: float | None = None
+) -> list[tuple[Any, ...]]:
+    """Run the given replications (each with streams keyed by its number); a task for any executor."""
+    rows: list[tuple[Any, ...]] = []
+    for replication in replications:
+        raw = run_model(scenario, RandomStreams(entropy, (replication,)), until_s=until_s)
+        rows.extend(replication_rows(raw, replication))
+    return rows
