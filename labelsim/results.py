@@ -331,7 +331,7 @@ def _batches(raw: RawRun, start: pd.Timestamp) -> pd.DataFrame:
         })
     frame = pd.DataFrame(rows, columns=[c for c, _, _ in SCHEMAS["batches"]])
     for column in ("launched_at", "started_at", "completed_at", "eta"):
-        frame[column] = pd.to_datetime(frame[column]).dt.tz_convert(start.tz) if len(frame) else frame[column]
+        frame[column] = pd.to_datetime(frame[column], utc=True).dt.tz_convert(start.tz)
     return frame
 
 
