@@ -10,7 +10,6 @@ the platform's words.
 
 from __future__ import annotations
 
-import itertools
 import math
 from functools import cached_property
 from typing import Any
@@ -211,7 +210,7 @@ class SimulationResult:
     def __repr__(self) -> str:
         return (
             f"<SimulationResult {self.scenario.name!r} seed={self.provenance.get('seed')} "
-            f"batches={len(self.raw.batch_keys)} assignments={len(self.raw.assignments)}>"
+            f"batches={len(self.raw.batch_keys)} assignments={len(self.raw.table())}>"
         )
 
     @cached_property
@@ -288,7 +287,7 @@ def build_result(
         "horizon_s": raw.horizon_s,
         "stop_reason": raw.stop_reason,
         "simpy_events": raw.events_processed,
-        "assignments": len(raw.assignments),
+        "assignments": len(raw.table()),
     }
     return SimulationResult(raw, scenario, provenance)
 
@@ -368,11 +367,9 @@ def _categorical(codes: np.ndarray, labels: list[str]) -> pd.Categorical:
 
 
 def _assignment_table(raw: RawRun) -> np.ndarray:
-    """The assignment records as an (n, 7) float array, ordered by reservation then end."""
-    rows = raw.assignments
-    table = np.fromiter(itertools.chain.from_iterable(rows), float, count=7 * len(rows)).reshape(-1, 7)
-    order = np.lexsort((table[:, 5], table[:, 4]))
-    return table[order]
+    """The assignment records ordered by reservation then end (columns :data:`RECORD_FIELDS`)."""
+    table = raw.table()
+    return table[np.lexsort((table[:, 5], table[:, 4]))]
 
 
 def _assignments(raw: RawRun, start: pd.Timestamp, table: np.ndarray) -> pd.DataFrame:
@@ -396,7 +393,7 @@ def _assignments(raw: RawRun, start: pd.Timestamp, table: np.ndarray) -> pd.Data
         "wait_s": table[:, 4] - table[:, 3],
         "reward_usd": rewards[batch_idx],
         "fee_usd": fees[batch_idx],
-    })
+    }, copy=False)
 
 
 _KINDS = ["opening", "top_up", "reserve", "release", "charge"]
@@ -405,10 +402,9 @@ _KINDS = ["opening", "top_up", "reserve", "release", "charge"]
 def _ledger(raw: RawRun, start: pd.Timestamp, table: np.ndarray) -> pd.DataFrame:
     """Money movements derived from the assignment records and top-ups, with running totals.
 
-    Rows at one instant are ordered: top-ups, assignment ends, reservations, then
-    ends of assignments that ended the instant they were taken (skips), so every
-    assignment's reservation comes before its end.  Assignments in flight at the
-    start were reserved before it (their money is in the opening row).
+    Rows are in the order the model moved the money (its sequence numbers), so the
+    running ``available_usd`` is exactly what the model saw.  Assignments in flight
+    at the start were reserved before it: their money is in the opening row.
     """
     batch_idx = table[:, 0].astype(np.int64)
     reserved_s, ended_s, outcome = table[:, 4], table[:, 5], table[:, 6].astype(np.int64)
@@ -420,9 +416,7 @@ def _ledger(raw: RawRun, start: pd.Timestamp, table: np.ndarray) -> pd.DataFrame
         [0], np.full(n_top, 1), np.full(n_res, 2), np.where(outcome[ended] == SUBMITTED, 4, 3),
     ]).astype(np.int64)
     times = np.concatenate([[0.0], [t for t, _ in raw.top_ups], reserved_s[reserve_rows], ended_s[ended]])
-    ranks = np.concatenate([
-        [0], np.ones(n_top), np.full(n_res, 3), np.where(ended_s[ended] == reserved_s[ended], 4, 2),
-    ])
+    sequence = np.concatenate([[0.0], raw.top_up_seq, table[reserve_rows, 7], table[ended, 8]])
     batches = np.concatenate([[-1], np.full(n_top, -1), batch_idx[reserve_rows], batch_idx[ended]]).astype(np.int64)
     amounts = np.concatenate([
         [raw.opening_balance], [a for _, a in raw.top_ups], cost[reserve_rows], cost[ended],
@@ -430,7 +424,7 @@ def _ledger(raw: RawRun, start: pd.Timestamp, table: np.ndarray) -> pd.DataFrame
     d_balance = np.select([kinds <= 1, kinds == 4], [amounts, -amounts], 0)
     d_reserved = np.select([kinds == 2, kinds >= 3], [amounts, -amounts], 0)
     d_reserved[0] = raw.opening_reserved
-    order = np.lexsort((np.arange(len(times)), ranks, times))
+    order = np.argsort(sequence, kind="stable")
     balance = np.cumsum(d_balance[order])
     reserved = np.cumsum(d_reserved[order])
     project_names = np.array([p for p, _ in raw.batch_keys] + [""], dtype=object)
@@ -486,7 +480,9 @@ def _performers(raw: RawRun, assignments: pd.DataFrame) -> pd.DataFrame:
             n, n_sub, busy, earned = 0, 0, 0.0, 0.0
         rows.append((name, raw.performer_groups[pid], raw.sessions.get(pid, 0), n, n_sub, busy, earned))
     frame = pd.DataFrame(rows, columns=columns)
-    return frame.astype({"sessions": "int64", "assignments": "int64", "submitted": "int64"})
+    dtypes = {"sessions": "int64", "assignments": "int64", "submitted": "int64", "busy_s": "float64",
+              "earned_usd": "float64"}
+    return frame.astype(dtypes)
 
 
 def _warnings(raw: RawRun, start: pd.Timestamp) -> pd.DataFrame:

@@ -322,14 +322,36 @@ class Batch(_Model):
             raise ValueError("state.status Completed needs labeled_items == items and no in_flight")
         if state.status == "Loading" and self.upload_rate is None:
             raise ValueError("state.status Loading needs an upload_rate")
+        if state.labeled_items % self.tasks_per_suite and state.labeled_items != self.items:
+            raise ValueError(
+                f"state.labeled_items ({state.labeled_items}) must be a multiple of tasks_per_suite "
+                f"({self.tasks_per_suite}): suites are labeled whole"
+            )
+        if state.status in ("New", "Loading") and (state.labeled_items or state.submitted or state.in_flight):
+            raise ValueError(
+                f"state.status {state.status} cannot have labeled, submitted or in-flight work "
+                "(its items are not all uploaded yet)"
+            )
+        done = -(-state.labeled_items // self.tasks_per_suite) * self.overlap  # labeled suites, full overlap
+        open_suites = -(-(self.items - state.labeled_items) // self.tasks_per_suite)
+        partial = 0
         if state.submitted is not None:
-            n_labeled_suites = state.labeled_items // self.tasks_per_suite
-            floor = n_labeled_suites * self.overlap
-            if state.submitted < floor:
+            partial = state.submitted - done
+            if partial < 0:
                 raise ValueError(
                     f"state.submitted ({state.submitted}) is less than the "
-                    f"{floor} assignments that labeled_items implies"
+                    f"{done} assignments that labeled_items implies"
                 )
+            if partial > open_suites * (self.overlap - 1):
+                raise ValueError(
+                    f"state.submitted ({state.submitted}) is more than the unlabeled suites can hold "
+                    f"({done} + {open_suites} × {self.overlap - 1} partial)"
+                )
+        if state.in_flight > open_suites * self.overlap - partial:
+            raise ValueError(
+                f"state.in_flight ({state.in_flight}) is more than the {open_suites * self.overlap - partial} "
+                "assignments still open"
+            )
         return self
 
 

@@ -469,3 +469,32 @@ def test_an_override_is_validated_like_the_file(override, field, problem):
         labelsim.load_scenario(base(), [override])
     assert info.value.field == field
     assert problem in info.value.problem
+
+
+# --------------------------------------------------------------------------- mid-flight state
+
+
+def _state_error(state: dict, **batch: object) -> str:
+    spec = {"name": "b", "items": 10, "overlap": 2, "tasks_per_suite": 5, "reward": 0.01, "time_limit": "10m"}
+    spec.update(batch)
+    spec["state"] = state
+    data = {"start": "2026-12-01T00:00:00Z", "account": {"balance": 1}, "projects": [{"name": "p", "batches": [spec]}]}
+    with pytest.raises(labelsim.ScenarioError) as info:
+        labelsim.load_scenario(data)
+    return str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("state", "batch", "fragment"),
+    [
+        ({"status": "Loading", "submitted": 2}, {"upload_rate": "1/min"}, "cannot have labeled, submitted"),
+        ({"status": "New", "labeled_items": 5}, {}, "cannot have labeled"),
+        ({"status": "Stopped", "labeled_items": 7}, {}, "multiple of tasks_per_suite"),
+        ({"status": "Processing", "in_flight": 5}, {}, "still open"),
+        ({"status": "Processing", "labeled_items": 5, "submitted": 1}, {}, "less than the 2 assignments"),
+        ({"status": "Processing", "submitted": 5}, {}, "more than the unlabeled suites can hold"),
+    ],
+)
+def test_inconsistent_state_is_refused(state, batch, fragment):
+    message = _state_error(state, **batch)
+    assert "projects[p].batches[b]" in message and fragment in message

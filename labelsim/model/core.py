@@ -20,7 +20,9 @@ Design (see the README's "How the model works"):
 
 from __future__ import annotations
 
+import itertools
 import math
+from array import array
 from collections.abc import Callable
 from itertools import islice
 
@@ -119,9 +121,11 @@ class LabelingModel:
         self.opening_balance = self.balance
         # records
         self.status_log: list[tuple[float, int, str]] = []
-        self.assignments: list[tuple[int, int, int, float, float, float, int]] = []
+        self.records = array("d")  # RECORD_FIELDS per assignment, flat: no object per row
+        self.seq = itertools.count(1)  # orders money movements within an instant
         self.progress: list[tuple[float, int, int, int, int]] = []
         self.top_ups: list[tuple[float, int]] = []
+        self.top_up_seq: list[int] = []
         self.warnings: list[tuple[float, str, str, str]] = []
         self.sessions: dict[int, int] = {}
         self.performer_names: dict[int, str] = {BEFORE_START: "(before start)"}
@@ -504,7 +508,7 @@ class LabelingModel:
         """Reserve ``suite`` for ``w`` and schedule the assignment's end."""
         suite.open -= 1
         b.open_slots -= 1
-        if b.overlap > 1:
+        if b.overlap > 1 and w.pid != BEFORE_START:  # unknown earlier performers are not recorded
             if suite.takers is None:
                 suite.takers = {w.pid}
             else:
@@ -519,10 +523,11 @@ class LabelingModel:
         w.busy = True
         self.idle.pop(w, None)
         now = self.env.now
-        _AssignmentEnd(self.env, delay, self._on_end, (w, suite, b, suite.available_at, now, outcome, b.cost))
+        payload = (w, suite, b, suite.available_at, now, outcome, b.cost, next(self.seq))
+        _AssignmentEnd(self.env, delay, self._on_end, payload)
 
     def _on_end(self, event: Event) -> None:
-        w, suite, b, available_at, reserved_at, outcome, cost = event._value
+        w, suite, b, available_at, reserved_at, outcome, cost, reserve_seq = event._value
         now = self.env.now
         b.in_flight -= 1
         suite.in_flight -= 1
@@ -536,7 +541,9 @@ class LabelingModel:
                 b.labeled_items += suite.n_tasks
         else:
             self._return_suite(w, b, suite, outcome, now)
-        self.assignments.append((b.idx, suite.sid, w.pid, available_at, reserved_at, now, outcome))
+        self.records.extend(
+            (b.idx, suite.sid, w.pid, available_at, reserved_at, now, outcome, reserve_seq, next(self.seq))
+        )
         if not b.in_flight and (
             b.status is not PROCESSING or (b.submitted == b.needed and not b.streaming and not b.loading)
         ):
@@ -720,6 +727,7 @@ class LabelingModel:
         """A top-up of ``amount`` micro-USD; No money batches resume if the policy says so."""
         self.balance += amount
         self.top_ups.append((self.env.now, amount))
+        self.top_up_seq.append(next(self.seq))
         if self.resume_on_top_up:
             for b in self.batches:
                 b.no_money = False
@@ -868,8 +876,10 @@ class LabelingModel:
             self._sample_progress_final(end)
         for _time, _prio, _eid, event in self.env._queue:  # assignments still in flight
             if isinstance(event, _AssignmentEnd):
-                w, suite, b, available_at, reserved_at, _outcome, _cost = event._value
-                self.assignments.append((b.idx, suite.sid, w.pid, available_at, reserved_at, math.nan, IN_FLIGHT))
+                w, suite, b, available_at, reserved_at, _outcome, _cost, reserve_seq = event._value
+                self.records.extend(
+                    (b.idx, suite.sid, w.pid, available_at, reserved_at, math.nan, IN_FLIGHT, reserve_seq, math.nan)
+                )
         if self.progress_cb is not None:
             self.progress_cb(1.0)
         return RawRun(
@@ -879,9 +889,10 @@ class LabelingModel:
             batch_keys=[(b.project, b.name) for b in self.batches],
             batch_final=[self._final(b) for b in self.batches],
             status_log=self.status_log,
-            assignments=self.assignments,
+            records=self.records,
             progress=self.progress,
             top_ups=self.top_ups,
+            top_up_seq=self.top_up_seq,
             warnings=self.warnings,
             performer_names=self.performer_names,
             performer_groups=self.performer_groups,
