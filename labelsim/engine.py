@@ -11,7 +11,9 @@ import functools
 import math
 import os
 import time
+from collections import deque
 from collections.abc import Callable, Mapping
+from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import dataclass
 from typing import Any
 
@@ -145,13 +147,14 @@ def replicate(
     ``chunk_size``: replication ``r`` always draws from ``RandomStreams(seed, (r,))``.
 
     Args:
-        executor: ``"serial"``, ``"processes"`` (joblib/loky, works from Jupyter),
+        executor: ``"serial"``, ``"processes"`` (this process and ``jobs - 1``
+            joblib/loky workers; works from Jupyter),
             ``"dask"`` (a dask.distributed cluster: ``scheduler`` address, or a
             temporary local cluster of ``jobs`` workers), or a
             ``dask.distributed.Client``.  Default: serial for ``jobs`` None or 1,
             else processes.
         jobs: parallel workers (processes; local dask cluster size).
-        chunk_size: replications per task (default: about four tasks per worker).
+        chunk_size: replications per task (default: about sixteen tasks per worker).
         progress: called as ``progress(done, total)`` after each chunk.
     """
     spec = as_scenario(scenario)
@@ -161,7 +164,8 @@ def replicate(
         raise LabelsimError(f"jobs: must be a positive integer, got {jobs!r}")
     name, workers = _resolve_executor(executor, jobs, scheduler)
     if chunk_size is None:
-        chunk_size = 1 if name == "serial" else max(1, math.ceil(replications / (4 * workers)))
+        # small chunks balance the workers' load at the end; a task costs milliseconds, a replication more
+        chunk_size = 1 if name == "serial" else max(1, math.ceil(replications / (16 * workers)))
     elif isinstance(chunk_size, bool) or not isinstance(chunk_size, int) or chunk_size < 1:
         raise LabelsimError(f"chunk_size: must be a positive integer, got {chunk_size!r}")
     entropy = RandomStreams(check_seed(seed)).entropy
@@ -230,13 +234,37 @@ def _map_processes(
     task: Task, chunks: Chunks, workers: int, _executor: ExecutorLike, _scheduler: str | None,
     finished: Callable[[int], None],
 ) -> list[Any]:
-    from joblib import Parallel, delayed
+    """Run chunks on ``workers`` processes: this one plus ``workers - 1`` loky workers.
 
-    results = []
-    parallel = Parallel(n_jobs=workers, backend="loky", return_as="generator")
-    for chunk, result in zip(chunks, parallel(delayed(task)(chunk) for chunk in chunks), strict=True):
-        results.append(result)
-        finished(len(chunk))
+    The calling process works too, so nothing waits while the workers start
+    (about half a second each: a new interpreter importing numpy and the model);
+    each worker is kept two chunks ahead so it never idles.
+    """
+    if workers == 1:
+        return _map_serial(task, chunks, workers, None, None, finished)
+    from joblib.externals.loky import get_reusable_executor
+
+    pool = get_reusable_executor(max_workers=workers - 1)
+    results: list[Any] = [None] * len(chunks)
+    waiting = deque(range(len(chunks)))
+    running: dict[Any, int] = {}
+    while waiting or running:
+        while waiting and len(running) < 2 * (workers - 1):
+            index = waiting.popleft()
+            running[pool.submit(task, chunks[index])] = index
+        done = [future for future in running if future.done()]
+        for future in done:
+            index = running.pop(future)
+            results[index] = future.result()
+            finished(len(chunks[index]))
+        if done:
+            continue
+        if waiting:  # work here rather than wait: take from the far end of the queue
+            index = waiting.pop()
+            results[index] = task(chunks[index])
+            finished(len(chunks[index]))
+        else:
+            wait(list(running), return_when=FIRST_COMPLETED)
     return results
 
 
