@@ -104,6 +104,16 @@ def user_errors() -> Iterator[None]:
         raise fail(str(exc)) from None
 
 
+def check_run_options(
+    seed: int | None, until: str | None, out_dir: Path | None, force: bool
+) -> tuple[int | None, float | None]:
+    """Validate the options shared by run, forecast and compare before any work starts."""
+    checked_seed, until_s = check_seed(seed), parse_until(until)
+    if out_dir is not None:
+        check_output_folder(out_dir, force=force)
+    return checked_seed, until_s
+
+
 @contextmanager
 def progress_bar(description: str, total: float = 1.0) -> Iterator[Callable[[float], None]]:
     """A rich progress bar on stderr (only on a terminal); yields ``update(completed)``."""
@@ -155,10 +165,7 @@ def run(
     """Simulate a scenario once and print the batch table and a money summary."""
     with user_errors():
         spec = load_scenario(scenario, overrides or ())
-        seed = check_seed(seed)
-        until_s = parse_until(until)
-        if out_dir is not None:
-            check_output_folder(out_dir, force=force)
+        seed, until_s = check_run_options(seed, until, out_dir, force)
         with progress_bar("simulating") as update:
             result = simulate(spec, seed=seed, until=until_s, progress=update)
         render_run(result, sort.value if sort else None)
@@ -239,10 +246,7 @@ def forecast_command(
     """Forecast ETAs with uncertainty: P10/P50/P90 per batch and per project."""
     with user_errors():
         spec = load_scenario(scenario, overrides or ())
-        seed = check_seed(seed)
-        parse_until(until)
-        if out_dir is not None:
-            check_output_folder(out_dir, force=force)
+        seed, _ = check_run_options(seed, until, out_dir, force)
         with progress_bar("replications", replications) as update:
             result = forecast(
                 spec, replications, seed, executor.value if executor else None, jobs,
@@ -295,10 +299,7 @@ def compare_command(
         if variant is None and not overrides:
             raise LabelsimError("compare: give a variant file or at least one --set change")
         variant_spec = load_scenario(variant if variant is not None else base, overrides or ())
-        seed = check_seed(seed)
-        parse_until(until)
-        if out_dir is not None:
-            check_output_folder(out_dir, force=force)
+        seed, _ = check_run_options(seed, until, out_dir, force)
         with progress_bar("replications", 2 * replications) as update:
             result = compare(
                 base_spec, variant_spec, replications, seed, executor.value if executor else None, jobs,
