@@ -99,10 +99,6 @@ class ScenarioError(LabelsimError):
 # --------------------------------------------------------------------------- field types
 
 
-def _duration(value: object) -> float:
-    return parse_duration(value)
-
-
 def _positive_duration(value: object) -> float:
     seconds = parse_duration(value)
     if seconds <= 0:
@@ -164,7 +160,6 @@ def _moment_text(moment: float | _dt.datetime) -> str:
 
 
 # Stored in seconds (per second for rates); dumped back as text that validates again.
-Duration = Annotated[float, BeforeValidator(_duration), PlainSerializer(_seconds_text, when_used="json")]
 PositiveDuration = Annotated[
     float, BeforeValidator(_positive_duration), PlainSerializer(_seconds_text, when_used="json")
 ]
@@ -530,7 +525,7 @@ class Event(_Model):
     set_queue: SetQueue | None = None
     add_items: AddItems | None = None
     top_up: float | None = Field(default=None, gt=0, description="USD")
-    reason: str | None = None
+    reason: str | None = Field(default=None, description="a note for the reader (e.g. why a batch fails)")
 
     @model_validator(mode="after")
     def _one_action(self) -> Event:

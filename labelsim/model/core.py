@@ -165,12 +165,11 @@ class LabelingModel:
             base += group.size
         return groups
 
-    def _schedule(self, at_s: float, fn: Callable, value: object = None, *, action: bool = True) -> None:
-        """Schedule ``fn`` at ``at_s`` (ignored beyond the horizon); count it as pending."""
+    def _schedule(self, at_s: float, fn: Callable, value: object = None) -> None:
+        """Schedule a requester action ``fn`` at ``at_s`` (ignored beyond the horizon); count it as pending."""
         if at_s > self.horizon:
             return
-        if action:
-            self.pending += 1
+        self.pending += 1
         _Call(self.env, max(0.0, at_s - self.env.now), fn, value)
 
     def _setup(self) -> None:

@@ -84,7 +84,6 @@ class BatchRun:
         "project",
         "queue",
         "reward",
-        "rr",
         "skipped",
         "spec",
         "spent",
@@ -146,11 +145,6 @@ class BatchRun:
         self.needed += self.overlap * len(created)
         self.open_slots += self.overlap * len(created)
         return created
-
-    @property
-    def remaining_items(self) -> int:
-        """Items known to the batch that do not have their full overlap yet."""
-        return self.items_total - self.labeled_items
 
 
 class Worker:
@@ -242,10 +236,3 @@ class GroupRun:
         self.length: Iterator[float] = buffered(
             lambda n: np.maximum(1, np.rint(dist.sample(length_rng, n))).astype(int), 256
         )
-
-    def work_seconds(self, n_tasks: int) -> float:
-        """Seconds of work for a suite of ``n_tasks`` (before the speed factor)."""
-        if n_tasks == 1:
-            return next(self.task)
-        task = self.task
-        return math.fsum(next(task) for _ in range(n_tasks))
