@@ -137,6 +137,7 @@ class LabelingModel:
         self.groups_offer: list[list[BatchRun]] = []
         self.max_cost = 0
         self.idle: dict[Worker, None] = {}
+        self.in_session: set[int] = set()  # crowd people in a session now
         self.rr = 0
         self.pending = 0  # scheduled scenario actions not yet done
         self._updating = False
@@ -556,8 +557,8 @@ class LabelingModel:
                 self.idle[w] = None
             return
         w.left -= 1
-        if w.left > 0 and outcome != ABANDONED:
-            self._next_work(w)
+        if not (w.left > 0 and outcome != ABANDONED and self._next_work(w)):
+            self.in_session.discard(w.pid)  # the session ends
 
     def _return_suite(self, w: Worker, b: BatchRun, suite: Suite, outcome: int, now: float) -> None:
         """An expired or skipped suite goes back to the pool (never to the same performer)."""
@@ -630,7 +631,7 @@ class LabelingModel:
 
     def _on_session(self, event: Event) -> None:
         group: GroupRun = event._value
-        person = next(group.person)
+        person = self._free_person(group)
         pid = group.base_pid + person
         if pid not in self.performer_names:
             width = len(str(group.size))
@@ -639,8 +640,21 @@ class LabelingModel:
             self.sessions[pid] = 0
         self.sessions[pid] += 1
         worker = Worker(pid, group, group.speeds[person], next(group.length))
-        self._next_work(worker)
+        if self._next_work(worker):
+            self.in_session.add(pid)
         self._next_session(group, self.env.now)
+
+    def _free_person(self, group: GroupRun, tries: int = 20) -> int:
+        """Who a new session belongs to: a person of the group not in a session already.
+
+        People are drawn by activity; one who is mid-session is drawn again (up to
+        ``tries`` times; then, rarely, a person gets a second session at once).
+        """
+        for _ in range(tries):
+            person = next(group.person)
+            if group.base_pid + person not in self.in_session:
+                return person
+        return person
 
     # ------------------------------------------------------------------ uploads
 
