@@ -639,9 +639,11 @@ class LabelingModel:
             self.performer_groups[pid] = group.name
             self.sessions[pid] = 0
         self.sessions[pid] += 1
-        worker = Worker(pid, group, group.speeds[person], next(group.length))
-        if self._next_work(worker):
-            self.in_session.add(pid)
+        length = next(group.length)
+        if self.groups_offer:  # else nothing is offered: the session ends at once
+            worker = Worker(pid, group, group.speeds[person], length)
+            if self._next_work(worker):
+                self.in_session.add(pid)
         self._next_session(group, self.env.now)
 
     def _free_person(self, group: GroupRun, tries: int = 20) -> int:
