@@ -17,7 +17,7 @@ from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import dataclass
 from typing import Any
 
-from .model import run_model
+from .model import RawRun, run_model
 from .replication import REPLICATION_FIELDS, run_chunk
 from .results import SimulationResult, build_result
 from .rng import RandomStreams
@@ -116,6 +116,7 @@ class Replications:
         n: the number of replications.
         executor / jobs / chunk_size: how they were run.
         wall_time_s: elapsed seconds.
+        runs: every replication's full records, in replication order (only with ``keep_runs``).
     """
 
     scenario: Scenario
@@ -127,6 +128,7 @@ class Replications:
     chunk_size: int
     wall_time_s: float
     horizon_s: float
+    runs: list[RawRun] | None = None
 
 
 def replicate(
@@ -140,6 +142,7 @@ def replicate(
     scheduler: str | None = None,
     until: str | float | None = None,
     progress: ProgressFn | None = None,
+    keep_runs: bool = False,
 ) -> Replications:
     """Run ``replications`` independent runs of ``scenario``, in chunks, on an executor.
 
@@ -156,6 +159,8 @@ def replicate(
         jobs: parallel workers (processes; local dask cluster size).
         chunk_size: replications per task (default: about sixteen tasks per worker).
         progress: called as ``progress(done, total)`` after each chunk.
+        keep_runs: also bring back every run's full records (memory grows with the
+            replications; by default tasks return a few compact rows per replication).
     """
     spec = as_scenario(scenario)
     if isinstance(replications, bool) or not isinstance(replications, int) or replications < 1:
@@ -171,7 +176,7 @@ def replicate(
     entropy = RandomStreams(check_seed(seed)).entropy
     until_s = parse_until(until)
     chunks = [list(range(i, min(i + chunk_size, replications))) for i in range(0, replications, chunk_size)]
-    task = functools.partial(run_chunk, spec, entropy, until_s=until_s)
+    task = functools.partial(run_chunk, spec, entropy, until_s=until_s, keep_runs=keep_runs)
     done = 0
 
     def finished(n: int) -> None:
@@ -182,8 +187,9 @@ def replicate(
 
     started = time.perf_counter()
     results = _MAPPERS[name](task, chunks, workers, executor, scheduler, finished)
-    rows = [row for chunk_rows in results for row in chunk_rows]
+    rows = [row for chunk_rows, _ in results for row in chunk_rows]
     rows.sort(key=lambda row: (row[0], row[1]))
+    runs = [run for _, chunk_runs in results for run in chunk_runs] if keep_runs else None
     return Replications(
         scenario=spec,
         rows=rows,
@@ -194,6 +200,7 @@ def replicate(
         chunk_size=chunk_size,
         wall_time_s=time.perf_counter() - started,
         horizon_s=until_s if until_s is not None else spec.horizon,
+        runs=runs,
     )
 
 

@@ -23,7 +23,7 @@ import pandas as pd
 
 from ._version import __version__
 from .engine import REPLICATION_FIELDS, ExecutorLike, ProgressFn, Replications, as_scenario, replicate
-from .results import SCHEMAS
+from .results import SCHEMAS, SimulationResult, build_result
 from .scenario import LabelsimError, Scenario
 
 __all__ = [
@@ -255,6 +255,8 @@ class Forecast:
         project_eta: the same per project (when all its batches are done).
         replications: long-format per-replication batch rows (``replication`` column).
         provenance: scenario, seed, replications, executor, jobs, wall time, version.
+        runs: every replication as a full :class:`~labelsim.SimulationResult` (only
+            with ``keep_runs=True``), in replication order.
     """
 
     scenario: Scenario
@@ -262,6 +264,7 @@ class Forecast:
     project_eta: pd.DataFrame
     replications: pd.DataFrame
     provenance: dict[str, Any] = field(default_factory=dict)
+    runs: list[SimulationResult] | None = None
 
     def frames(self) -> dict[str, pd.DataFrame]:
         """The frames by name."""
@@ -273,12 +276,19 @@ def summarize(reps: Replications, confidence: float = 0.95) -> Forecast:
     scenario = reps.scenario
     start = pd.Timestamp(scenario.start).tz_convert(scenario.timezone)
     frame = replications_frame(reps)
+    runs = None
+    if reps.runs is not None:
+        runs = [
+            build_result(raw, scenario, seed_entropy=reps.entropy, wall_time_s=math.nan, replication_key=(r,))
+            for r, raw in enumerate(reps.runs)
+        ]
     return Forecast(
         scenario=scenario,
         eta=_batch_eta(frame, start, confidence),
         project_eta=_project_eta(frame, start, confidence),
         replications=frame,
         provenance=_provenance(reps, confidence),
+        runs=runs,
     )
 
 
@@ -310,6 +320,7 @@ def forecast(
     chunk_size: int | None = None,
     until: str | float | None = None,
     confidence: float = 0.95,
+    keep_runs: bool = False,
 ) -> Forecast:
     """Forecast every batch's ETA from ``replications`` independent runs.
 
@@ -324,11 +335,13 @@ def forecast(
         scheduler: a dask scheduler address (``tcp://host:8786``) for ``executor="dask"``.
         until: simulate at most this long instead of the horizon.
         confidence: level of the confidence intervals (default 0.95).
+        keep_runs: also keep every replication's full result (status timelines,
+            assignments, ledger…) in ``Forecast.runs``; costs memory.
     """
     _check_confidence(confidence)
     reps = replicate(
         scenario, replications, seed, executor=executor, jobs=jobs, chunk_size=chunk_size,
-        scheduler=scheduler, until=until, progress=progress,
+        scheduler=scheduler, until=until, progress=progress, keep_runs=keep_runs,
     )
     return summarize(reps, confidence)
 

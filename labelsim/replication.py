@@ -36,11 +36,21 @@ def replication_rows(raw: RawRun, replication: int) -> list[tuple[Any, ...]]:
 
 
 def run_chunk(
-    scenario: Scenario, entropy: int, replications: Sequence[int], until_s: float | None = None
-) -> list[tuple[Any, ...]]:
-    """Run the given replications (each with streams keyed by its number); a task for any executor."""
+    scenario: Scenario,
+    entropy: int,
+    replications: Sequence[int],
+    until_s: float | None = None,
+    keep_runs: bool = False,
+) -> tuple[list[tuple[Any, ...]], list[RawRun]]:
+    """Run the given replications (each with streams keyed by its number); a task for any executor.
+
+    Returns the compact per-batch rows and, only if ``keep_runs``, every run's full records.
+    """
     rows: list[tuple[Any, ...]] = []
+    runs: list[RawRun] = []
     for replication in replications:
         raw = run_model(scenario, RandomStreams(entropy, (replication,)), until_s=until_s)
         rows.extend(replication_rows(raw, replication))
-    return rows
+        if keep_runs:
+            runs.append(raw)
+    return rows, runs

@@ -203,3 +203,13 @@ def test_cli_bad_forecast_input_exits_2(quickstart_path, args):
     result = CliRunner().invoke(app, [a.format(q=quickstart_path) for a in args])
     assert result.exit_code == 2, result.output
     assert "Traceback" not in result.output
+
+
+def test_keep_runs_brings_back_every_replication_in_full(quickstart):
+    result = forecast(quickstart, 3, seed=4, executor="processes", jobs=2, keep_runs=True)
+    assert result.runs is not None and len(result.runs) == 3
+    for replication, run in enumerate(result.runs):
+        rows = result.replications[result.replications["replication"] == replication].reset_index(drop=True)
+        pd.testing.assert_series_equal(run.batches["completed_at"], rows["completed_at"], check_names=False)
+        assert not run.status_timeline.empty and not run.ledger.empty
+    assert forecast(quickstart, 2, seed=4).runs is None  # compact by default
