@@ -30,7 +30,7 @@ import simpy
 from simpy.core import NORMAL
 from simpy.events import Event
 
-from ..calendar import rate_segments, shift_intervals
+from ..calendar import WEEKDAYS, rate_segments, shift_intervals
 from ..rng import RandomStreams, buffered
 from ..scenario import Scenario
 from ..units import usd_to_micro
@@ -138,6 +138,7 @@ class LabelingModel:
         self.max_cost = 0
         self.idle: dict[Worker, None] = {}
         self.in_session: set[int] = set()  # crowd people in a session now
+        self.before_start = Worker(BEFORE_START, None, 1.0)  # type: ignore[arg-type]  # holds pre-start work
         self.rr = 0
         self.pending = 0  # scheduled scenario actions not yet done
         self._updating = False
@@ -258,7 +259,7 @@ class LabelingModel:
             if suite is None:
                 break
             delay = float(rng.uniform(0.0, b.time_limit))
-            self._start(_BEFORE_START_WORKER, b, suite, SUBMITTED, delay)
+            self._start(self.before_start, b, suite, SUBMITTED, delay)
 
     def _reserve_opening(self) -> None:
         implied = self.reserved
@@ -289,21 +290,17 @@ class LabelingModel:
 
     def _setup_team(self, group: GroupRun) -> None:
         spec = group.spec
+        if spec.shifts is None:
+            intervals = [(0.0, math.inf)]
+        else:
+            shifts = [(frozenset(WEEKDAYS.index(d) for d in s.days), s.start, s.end) for s in spec.shifts]
+            intervals = shift_intervals(self.scenario.start, self.scenario.tz, self.horizon, shifts)
         for i in range(group.size):
             pid = group.base_pid + i
             worker = Worker(pid, group, group.speeds[i])
             self.performer_names[pid] = f"{group.name}-{i + 1}"
             self.performer_groups[pid] = group.name
             self.sessions[pid] = 0
-            if spec.shifts is None:
-                intervals = [(0.0, math.inf)]
-            else:
-                shifts = [
-                    (frozenset(("mon", "tue", "wed", "thu", "fri", "sat", "sun").index(d) for d in s.days),
-                     s.start, s.end)
-                    for s in spec.shifts
-                ]
-                intervals = shift_intervals(self.scenario.start, self.scenario.tz, self.horizon, shifts)
             for on, off in intervals:
                 _Call(self.env, on, self._on_shift_start, worker)
                 if off < math.inf:
@@ -941,9 +938,6 @@ class LabelingModel:
             "started_at": b.started_at,
             "completed_at": b.completed_at,
         }
-
-
-_BEFORE_START_WORKER = Worker(BEFORE_START, None, 1.0)  # type: ignore[arg-type]
 
 
 def run_model(
