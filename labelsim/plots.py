@@ -46,6 +46,17 @@ def _axes(ax: Axes | None, **figure: Any) -> Axes:
     return ax
 
 
+def _finish(ax: Axes, title: str, ylabel: str | None = None, legend: bool = True) -> Axes:
+    """Time axis as month-day hour:minute, a title, optional y label and legend."""
+    if ylabel:
+        ax.set_ylabel(ylabel)
+    if legend:
+        ax.legend(frameon=False)
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d %H:%M"))
+    ax.set_title(title)
+    return ax
+
+
 def _labels(frame: pd.DataFrame) -> list[str]:
     keys = list(dict.fromkeys(zip(frame["project"], frame["batch"], strict=True)))
     projects = {p for p, _ in keys}
@@ -73,9 +84,7 @@ def plot_status_timeline(
     shown = [s for s in STATUS_COLORS if s in set(timeline["status"])]
     ax.legend(handles=[Patch(color=STATUS_COLORS[s], label=s) for s in shown], loc="upper left",
               bbox_to_anchor=(1.01, 1.0), frameon=False)
-    ax.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d %H:%M"))
-    ax.set_title("Batch statuses")
-    return ax
+    return _finish(ax, "Batch statuses", legend=False)
 
 
 def plot_progress(progress: pd.DataFrame, ax: Axes | None = None) -> Axes:
@@ -83,11 +92,7 @@ def plot_progress(progress: pd.DataFrame, ax: Axes | None = None) -> Axes:
     ax = _axes(ax, figsize=(10, 4))
     for (_project, batch), group in progress.groupby(["project", "batch"], sort=False):
         ax.step(group["at"], group["labeled_items"], where="post", label=batch)
-    ax.set_ylabel("labeled items")
-    ax.legend(frameon=False)
-    ax.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d %H:%M"))
-    ax.set_title("Labeling progress")
-    return ax
+    return _finish(ax, "Labeling progress", "labeled items")
 
 
 def plot_ledger(ledger: pd.DataFrame, ax: Axes | None = None) -> Axes:
@@ -95,11 +100,7 @@ def plot_ledger(ledger: pd.DataFrame, ax: Axes | None = None) -> Axes:
     ax = _axes(ax, figsize=(10, 3.5))
     ax.step(ledger["at"], ledger["balance_usd"], where="post", label="balance")
     ax.step(ledger["at"], ledger["available_usd"], where="post", label="available (balance − reserved)")
-    ax.set_ylabel("USD")
-    ax.legend(frameon=False)
-    ax.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d %H:%M"))
-    ax.set_title("Account")
-    return ax
+    return _finish(ax, "Account", "USD")
 
 
 def plot_eta(eta: pd.DataFrame, ax: Axes | None = None) -> Axes:
@@ -116,6 +117,4 @@ def plot_eta(eta: pd.DataFrame, ax: Axes | None = None) -> Axes:
             ax.plot(item["eta_p50"], row, "o", color="#08519c")
     ax.set_yticks(range(len(eta)), _labels(eta))
     ax.invert_yaxis()
-    ax.xaxis.set_major_formatter(mdates.DateFormatter("%m-%d %H:%M"))
-    ax.set_title("ETA: P10–P90 and median")
-    return ax
+    return _finish(ax, "ETA: P10–P90 and median", legend=False)
