@@ -114,16 +114,15 @@ def _column(stdout: str, name: str) -> list[str]:
     return [row[header.index(name)] for row in rows]
 
 
-def _assert_user_error(result, *expected: str, one_line: bool = True) -> None:
+def _assert_user_error(result, *expected: str) -> None:
     """Exit code 2, a message on stderr (one line), no traceback, nothing on stdout."""
     assert result.exit_code == 2, (result.exit_code, result.stdout, result.stderr, result.exception)
     assert "Traceback" not in result.stdout + result.stderr
     assert not isinstance(result.exception, Exception) or isinstance(result.exception, SystemExit)
     assert result.stdout == ""
     message = result.stderr.strip()
-    if one_line:
-        assert "\n" not in message, message
-        assert message.startswith("error: "), message
+    assert "\n" not in message, message
+    assert message.startswith("error: "), message
     for text in expected:
         assert text in message, (text, message)
 
