@@ -160,6 +160,7 @@ def _field_model(model: Any, key: str, node: Any) -> Any:
         BatchState,
         CrowdGroup,
         Event,
+        Limits,
         Policy,
         Project,
         SetQueue,
@@ -177,7 +178,7 @@ def _field_model(model: Any, key: str, node: Any) -> Any:
         ("Project", "batches"): Batch, ("Batch", "stream"): Stream,
         ("Batch", "state"): BatchState, ("TeamGroup", "shifts"): Shift,
         ("CrowdGroup", "activity"): Activity, ("Event", "set_queue"): SetQueue,
-        ("Event", "add_items"): AddItems,
+        ("Event", "add_items"): AddItems, ("CrowdGroup", "limits"): Limits, ("TeamGroup", "limits"): Limits,
     }
     found = candidates.get((model.__name__, key))
     if found is CrowdGroup and isinstance(node, list):

@@ -233,6 +233,18 @@ class Activity(_Model):
         return self
 
 
+class Limits(_Model):
+    """Per-performer limits (the platform's "earnings caps" / task limits).
+
+    ``per_batch``: at most this many suites (assignments, whatever their outcome
+    except skipped) per performer in one batch; ``per_day``: at most this many per
+    performer per local calendar day, over all batches.  Absent = no limit.
+    """
+
+    per_batch: Count | None = Field(default=None, ge=1)
+    per_day: Count | None = Field(default=None, ge=1)
+
+
 class PerformerGroupBase(_Model):
     """What every performer group has: a name, per-task work times, speeds, skips and abandons.
 
@@ -248,6 +260,7 @@ class PerformerGroupBase(_Model):
     speed: Distribution | None = None
     skip_rate: float = Field(default=0.0, ge=0, lt=1)
     abandon_rate: float = Field(default=0.0, ge=0, lt=1)
+    limits: Limits | None = None
 
     @model_validator(mode="after")
     def _rates(self) -> PerformerGroupBase:
