@@ -51,6 +51,12 @@ their finished assignments keep their status (submitted, approved, rejected)
 with ``submitted_at`` NaT — *unknown*, not in progress.  Figure Eight reports
 have no status: every judgment with a ``_created_at`` is ``submitted``
 (``_tainted`` is not read).
+
+**Mapped files** (``columns=``): only the accept time and the worker are required; without a status
+column the submit time decides (submitted, else active); without an assignment id it is the file's row
+number; without a suite id each assignment is its own suite.  Timestamps may be ISO 8601 (no offset = UTC),
+``M/D/YYYY HH:MM:SS`` (UTC) or MTurk's form.  Error messages count rows as a spreadsheet does (the header
+is row 1).
 """
 
 from __future__ import annotations
@@ -323,7 +329,7 @@ def parse_log(
     unknown = sorted(set(mapping) - _MAPPABLE)
     if unknown:
         raise LogError(f"{source}: columns= has no log column {unknown[0]!r}; mappable: {', '.join(sorted(_MAPPABLE))}")
-    raw = raw.astype(str) if len(raw.columns) else raw
+    raw = raw.fillna("").astype(str).reset_index(drop=True) if len(raw.columns) else raw
     header = list(raw.columns)
     fmt = _choose_format(header, format, mapping, source)
     spec = {**_FORMAT_COLUMNS[fmt], **mapping}
