@@ -17,7 +17,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "labelsim"
 
 #: Top-level module (or sub-package) -> layer.  ``__init__`` may import anything.
 LAYERS: dict[str, int] = {
-    "units": 0, "rng": 0, "distributions": 0, "theory": 0, "calendar": 0, "_version": 0,
+    "units": 0, "rng": 0, "distributions": 0, "theory": 0, "calendar": 0, "_version": 0, "vocabulary": 0,
     "scenario": 1,
     "model": 2,
     "results": 3,
