@@ -20,6 +20,7 @@ Design (see the README's "How the model works"):
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 
 from ..rng import RandomStreams
 from ..scenario import Scenario
@@ -31,7 +32,7 @@ from .clock import Clock
 from .dispatch import Dispatcher
 from .entities import BatchRun, build_batches
 from .opening import Opening
-from .performers import build_groups
+from .performers import BehaviourFactory, build_groups
 from .quality import QualityControl
 from .recorder import ProgressCallback, Recorder
 from .records import RawRun
@@ -52,6 +53,7 @@ class LabelingModel:
         progress: called with the fraction of the horizon simulated (0..1),
             every progress sample; for progress bars.
         quality: the quality-control component (default: none, see :mod:`~labelsim.model.quality`).
+        behaviours: performer group name -> behaviour factory (default: the standard behaviour).
     """
 
     def __init__(
@@ -62,6 +64,7 @@ class LabelingModel:
         until_s: float | None = None,
         progress: ProgressCallback | None = None,
         quality: QualityControl | None = None,
+        behaviours: Mapping[str, BehaviourFactory] | None = None,
     ) -> None:
         self.scenario = scenario
         self.streams = streams
@@ -94,7 +97,7 @@ class LabelingModel:
         )
         self.opening = Opening(scenario, streams, self.projects_archived, self.uploads, self.assignments,
                                self.requester)
-        self.groups = build_groups(scenario, streams)
+        self.groups = build_groups(scenario, streams, behaviours)
         self._updating = False
         self._dirty = False
         self.quality.attach(self)

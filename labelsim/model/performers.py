@@ -3,12 +3,11 @@
 Each performer group of the scenario becomes one :class:`PerformerGroup` at run
 time (:class:`Crowd` or :class:`Team`).  A group owns
 
-- a **behaviour** object (:class:`Behaviour`): ``decide(worker, suite, batch)``
+- a **behaviour** object (:mod:`~labelsim.model.behaviour`): ``decide(worker, suite, batch)``
   says what the performer does with a suite it took — the outcome code and the
-  seconds until the assignment ends.  :class:`StandardBehaviour` skips or
-  abandons at the group's rates and otherwise works the suite's tasks at the
-  person's speed.  A new behaviour is a new class with that one method, passed
-  to the group (see :func:`build_groups`);
+  seconds until the assignment ends.  A new behaviour is a new class with that one
+  method, plugged in by group name (``behaviours=`` of :func:`build_groups` and of
+  :class:`~labelsim.model.core.LabelingModel`);
 - its arrivals (crowd sessions) or shifts (team members), scheduled on the clock;
 - :meth:`PerformerGroup.after`: what a member does once an assignment ended.
 
@@ -20,8 +19,7 @@ Groups talk to the rest of the model through :class:`~labelsim.model.dispatch.Di
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
-from itertools import islice
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
@@ -29,9 +27,9 @@ import numpy as np
 from ..calendar import WEEKDAYS, rate_segments, shift_intervals
 from ..rng import RandomStreams, buffered
 from ..scenario import CrowdGroup, Scenario, TeamGroup
-from ..vocabulary import ABANDONED, EXPIRED, SKIPPED, SUBMITTED
-from .clock import Clock
-from .entities import BatchRun, Suite
+from ..vocabulary import ABANDONED
+from .behaviour import Behaviour, Generator, StandardBehaviour
+from .clock import Call, Clock
 
 if TYPE_CHECKING:
     from .dispatch import Dispatcher
@@ -40,6 +38,7 @@ if TYPE_CHECKING:
 __all__ = [
     "ArrivalIntensity",
     "Behaviour",
+    "BehaviourFactory",
     "Crowd",
     "PerformerGroup",
     "StandardBehaviour",
@@ -48,8 +47,6 @@ __all__ = [
     "build_groups",
     "zipf_exponent",
 ]
-
-Generator = Callable[[str], np.random.Generator]
 
 
 class Worker:
@@ -68,46 +65,6 @@ class Worker:
         self.left = left
         self.on_shift = False
         self.busy = False
-
-
-class Behaviour(Protocol):
-    """What a performer does with a suite it took."""
-
-    def decide(self, w: Worker, suite: Suite, b: BatchRun) -> tuple[int, float]:
-        """``(outcome, seconds until the assignment ends)``; outcome is a :mod:`labelsim.vocabulary` code."""
-        ...
-
-
-class StandardBehaviour:
-    """Skip (at once) or abandon (held until the time limit) at the group's rates; otherwise
-    work the suite's tasks (sum of task seconds × the person's speed), expiring at the time limit.
-
-    Streams (each its own generator, keyed by the group's name): ``task`` task seconds,
-    ``u`` uniforms deciding skip/abandon.
-    """
-
-    __slots__ = ("skip", "skip_or_abandon", "task", "u")
-
-    def __init__(self, spec: CrowdGroup | TeamGroup, generator: Generator) -> None:
-        self.skip = spec.skip_rate
-        self.skip_or_abandon = spec.skip_rate + spec.abandon_rate
-        tasks_rng = generator(f"{spec.name}/task-seconds")
-        self.task: Iterator[float] = buffered(lambda n: spec.seconds_per_task.sample(tasks_rng, n))
-        u_rng = generator(f"{spec.name}/outcomes")
-        self.u: Iterator[float] = buffered(lambda n: u_rng.random(n))
-
-    def decide(self, w: Worker, suite: Suite, b: BatchRun) -> tuple[int, float]:
-        """See :meth:`Behaviour.decide`."""
-        u = next(self.u)
-        if u < self.skip:
-            return SKIPPED, 0.0
-        if u < self.skip_or_abandon:
-            return ABANDONED, b.time_limit
-        tasks = suite.n_tasks
-        work = (next(self.task) if tasks == 1 else math.fsum(islice(self.task, tasks))) * w.speed
-        if work > b.time_limit:
-            return EXPIRED, b.time_limit
-        return SUBMITTED, work
 
 
 class ArrivalIntensity(Protocol):
@@ -297,7 +254,7 @@ class Crowd(PerformerGroup):
             t = max(t, t0)
             if rate > 0 and rate * (t1 - t) >= need:
                 self.segment = k
-                self.clock.call(t + need / rate - now, self._on_session)
+                Call(self.clock.env, t + need / rate - now, self._on_session)
                 return
             need -= rate * (t1 - t)
             k += 1
@@ -337,16 +294,28 @@ class Crowd(PerformerGroup):
             self.in_session.discard(w.pid)  # the session ends
 
 
-def build_groups(scenario: Scenario, streams: RandomStreams) -> list[PerformerGroup]:
-    """One runtime group per performer group of ``scenario``, with consecutive performer ids."""
+#: Builds a group's behaviour from its specification and the run's ``generator(name)``.
+BehaviourFactory = Callable[[CrowdGroup | TeamGroup, Generator], Behaviour]
+
+
+def build_groups(
+    scenario: Scenario, streams: RandomStreams, behaviours: Mapping[str, BehaviourFactory] | None = None,
+) -> list[PerformerGroup]:
+    """One runtime group per performer group of ``scenario``, with consecutive performer ids.
+
+    Args:
+        behaviours: group name -> behaviour factory, for groups that do not use :class:`StandardBehaviour`.
+    """
     groups: list[PerformerGroup] = []
     base = 0
     for spec in scenario.performers:
+        factory = (behaviours or {}).get(spec.name)
+        behaviour = factory(spec, streams.generator) if factory is not None else None
         group: PerformerGroup
         if isinstance(spec, TeamGroup):
-            group = Team(spec, base, streams.generator)
+            group = Team(spec, base, streams.generator, behaviour)
         else:
-            group = Crowd(spec, base, streams.generator)
+            group = Crowd(spec, base, streams.generator, behaviour)
         groups.append(group)
         base += group.size
     return groups

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 from ..rng import RandomStreams, buffered
 from ..scenario import Scenario
 from ..vocabulary import PROCESSING
-from .clock import Clock
+from .clock import Call, Clock
 from .dispatch import Dispatcher
 from .entities import BatchRun
 
@@ -41,7 +41,10 @@ class Uploads:
 
     def __init__(self, clock: Clock, dispatch: Dispatcher, update: Callable[[], None]) -> None:
         self.clock = clock
+        self.env = clock.env
         self.dispatch = dispatch
+        self.idle = dispatch.idle
+        self.account = dispatch.account
         self.update = update
 
     def upload(self, b: BatchRun, n_items: int) -> None:
@@ -91,16 +94,16 @@ class Uploads:
         while arrived < size:
             t_next = t + next(gaps)
             if t_next > until:
-                self.clock.call(until - now, self._on_stream_end, (state, arrived))
+                Call(self.env, until - now, self._on_stream_end, (state, arrived))
                 return
             t, arrived = t_next, arrived + 1
         state.t = t
-        self.clock.call(t - now, self._on_stream_suite, state)
+        Call(self.env, t - now, self._on_stream_suite, state)
 
     def _on_stream_suite(self, event: object) -> None:
         state: _StreamState = event._value  # type: ignore[attr-defined]
         b = state.batch
-        now = self.clock.env.now
+        now = self.env.now
         n = b.tasks_per_suite if state.left >= b.tasks_per_suite else int(state.left)
         self._stream_items(b, n, now)
         state.left -= n
@@ -112,10 +115,9 @@ class Uploads:
     def _stream_items(self, b: BatchRun, n: int, now: float) -> None:
         b.items_total += n
         b.add_suite(n, now)
-        dispatch = self.dispatch
-        account = dispatch.account
-        if b.status is PROCESSING and (dispatch.idle or account.balance - account.reserved < b.cost):
-            dispatch.new_work(b)
+        account = self.account
+        if b.status is PROCESSING and (self.idle or account.balance - account.reserved < b.cost):
+            self.dispatch.new_work(b)
 
     def _on_stream_end(self, event: object) -> None:
         state, partial = event._value  # type: ignore[attr-defined]
