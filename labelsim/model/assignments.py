@@ -15,7 +15,7 @@ is written out here rather than called, and attributes are read into locals.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..vocabulary import IN_FLIGHT, PROCESSING, SKIPPED, SUBMITTED
 from .account import Account
@@ -105,7 +105,7 @@ class Assignments:
         )
         self.in_flight[AssignmentEnd(env, delay, self.on_end, payload)] = None
 
-    def on_end(self, event: AssignmentEnd) -> None:
+    def on_end(self, event: Any) -> None:
         """Settle an assignment at its end and let its performer go on."""
         w, suite, b, available_at, reserved_at, outcome, cost, reserve_seq = event._value
         del self.in_flight[event]

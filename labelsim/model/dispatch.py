@@ -115,9 +115,10 @@ class Dispatcher:
             return False
         suite = pool[0]  # the pool's head is usually open: the fast path
         if not suite.open or (suite.takers is not None and w.pid in suite.takers):
-            suite = first_open(b, w.pid)
-            if suite is None:
+            found = first_open(b, w.pid)
+            if found is None:
                 return False
+            suite = found
         if self.may_take is not None and not self.may_take(w, b):
             return False
         account = self.account

@@ -224,12 +224,12 @@ class Crowd(PerformerGroup):
         cdf = np.cumsum(weights / weights.sum())
         cdf[-1] = 1.0
         person_rng = generator(f"{spec.name}/people")
-        self.person: Iterator[int] = buffered(
+        self.person: Iterator[int] = buffered(  # type: ignore[assignment]  # ints, drawn as an int array
             lambda n: np.searchsorted(cdf, person_rng.random(n), side="right"), 256
         )
         length_rng = generator(f"{spec.name}/session-length")
         dist = spec.suites_per_session
-        self.length: Iterator[int] = buffered(
+        self.length: Iterator[int] = buffered(  # type: ignore[assignment]  # ints, drawn as an int array
             lambda n: np.maximum(1, np.rint(dist.sample(length_rng, n))).astype(int), 256
         )
         self.segments: list[tuple[float, float, float]] = []
