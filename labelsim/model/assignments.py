@@ -50,7 +50,7 @@ class Assignments:
         in_flight: scheduled :class:`AssignmentEnd` events, in reservation order.
     """
 
-    __slots__ = ("account", "dispatch", "env", "idle", "in_flight", "next_seq", "record", "review", "update")
+    __slots__ = ("_end", "account", "dispatch", "env", "idle", "in_flight", "next_seq", "record", "review", "update")
 
     def __init__(
         self,
@@ -70,6 +70,7 @@ class Assignments:
         self.next_seq = account.next_seq
         self.review = quality.on_submitted if quality.reviews else None
         self.in_flight: dict[AssignmentEnd, None] = {}
+        self._end = self.on_end  # bound once: handed to every AssignmentEnd
 
     def start(
         self, w: Worker, b: BatchRun, suite: Suite, outcome: int, delay: float, reserved_at: float | None = None,
@@ -103,7 +104,7 @@ class Assignments:
             w, suite, b, suite.available_at, env.now if reserved_at is None else reserved_at, outcome, cost,
             self.next_seq(),
         )
-        self.in_flight[AssignmentEnd(env, delay, self.on_end, payload)] = None
+        self.in_flight[AssignmentEnd(env, delay, self._end, payload)] = None
 
     def on_end(self, event: Any) -> None:
         """Settle an assignment at its end and let its performer go on."""

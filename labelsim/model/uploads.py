@@ -46,6 +46,7 @@ class Uploads:
         self.idle = dispatch.idle
         self.account = dispatch.account
         self.update = update
+        self._suite_done = self._on_stream_suite  # bound once: one event per streamed suite
 
     def upload(self, b: BatchRun, n_items: int) -> None:
         """Upload ``n_items`` (already counted in ``items_total``): at once, or over
@@ -98,7 +99,7 @@ class Uploads:
                 return
             t, arrived = t_next, arrived + 1
         state.t = t
-        Call(self.env, t - now, self._on_stream_suite, state)
+        Call(self.env, t - now, self._suite_done, state)
 
     def _on_stream_suite(self, event: object) -> None:
         state: _StreamState = event._value  # type: ignore[attr-defined]
