@@ -25,6 +25,7 @@ from ._version import __version__
 from .engine import REPLICATION_FIELDS, ExecutorLike, ProgressFn, Replications, as_scenario, replicate
 from .results import SCHEMAS, SimulationResult, build_result
 from .scenario import LabelsimError, Scenario
+from .vocabulary import ARCHIVE, NOT_EXPECTED
 
 __all__ = [
     "Comparison",
@@ -37,7 +38,7 @@ __all__ = [
 
 QUANTILES = (0.1, 0.5, 0.9)
 #: Statuses at the end of a run for which a batch is no longer expected to finish.
-_ABANDONED = ("New", "Canceled", "Error")
+_ABANDONED = NOT_EXPECTED
 
 
 # --------------------------------------------------------------------------- statistics
@@ -199,7 +200,7 @@ def project_completion(frame: pd.DataFrame, start: pd.Timestamp) -> pd.DataFrame
     Batches that end the run New, Canceled or Error, or archived unfinished, are
     not waited for; a project with an unfinished batch is not complete (NaT).
     """
-    expected = ~(frame["status"].isin(_ABANDONED) | ((frame["status"] == "Archive") & frame["completed_at"].isna()))
+    expected = ~(frame["status"].isin(_ABANDONED) | ((frame["status"] == ARCHIVE) & frame["completed_at"].isna()))
     done_s = _seconds(frame["completed_at"], start)
     work = pd.DataFrame({
         "replication": frame["replication"],

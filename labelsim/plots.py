@@ -13,6 +13,20 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.patches import Patch
 
+from .vocabulary import (
+    ARCHIVE,
+    CANCELED,
+    COMPLETED,
+    ERROR,
+    LOADING,
+    NEW,
+    NO_MONEY,
+    PROCESSING,
+    QUEUED,
+    STOPPED,
+    STOPPING,
+)
+
 __all__ = [
     "STATUS_COLORS",
     "plot_eta",
@@ -23,17 +37,17 @@ __all__ = [
 
 #: A colour per platform status.
 STATUS_COLORS: dict[str, str] = {
-    "New": "#d9d9d9",
-    "Loading": "#9ecae1",
-    "Queued": "#fdd0a2",
-    "Processing": "#31a354",
-    "Completed": "#006d2c",
-    "Error": "#de2d26",
-    "Canceled": "#737373",
-    "No money": "#e6550d",
-    "Archive": "#bdbdbd",
-    "Stopping": "#fd8d3c",
-    "Stopped": "#fdae6b",
+    NEW: "#d9d9d9",
+    LOADING: "#9ecae1",
+    QUEUED: "#fdd0a2",
+    PROCESSING: "#31a354",
+    COMPLETED: "#006d2c",
+    ERROR: "#de2d26",
+    CANCELED: "#737373",
+    NO_MONEY: "#e6550d",
+    ARCHIVE: "#bdbdbd",
+    STOPPING: "#fd8d3c",
+    STOPPED: "#fdae6b",
 }
 
 

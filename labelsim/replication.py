@@ -12,6 +12,7 @@ from typing import Any
 from .model import RawRun, run_model
 from .rng import RandomStreams
 from .scenario import Scenario
+from .vocabulary import NO_MONEY
 
 __all__ = ["REPLICATION_FIELDS", "replication_rows", "run_chunk"]
 
@@ -22,14 +23,15 @@ REPLICATION_FIELDS: tuple[str, ...] = (
     "no_money", "end_s",
 )
 
+
 def replication_rows(raw: RawRun, replication: int) -> list[tuple[Any, ...]]:
     """Compact per-batch rows of one run (fields :data:`REPLICATION_FIELDS`)."""
-    no_money = {idx for _, idx, status in raw.status_log if status == "No money"}
+    no_money = {idx for _, idx, status in raw.status_log if status == NO_MONEY}
     return [
         (
-            replication, idx, final["labeling_queue"], final["status"], final["items"], final["labeled_items"],
-            final["submitted"], final["expired"], final["skipped"], final["in_flight"], final["spent"],
-            final["launched_at"], final["started_at"], final["completed_at"], idx in no_money, raw.end_s,
+            replication, idx, final.labeling_queue, final.status, final.items, final.labeled_items,
+            final.submitted, final.expired, final.skipped, final.in_flight, final.spent,
+            final.launched_at, final.started_at, final.completed_at, idx in no_money, raw.end_s,
         )
         for idx, final in enumerate(raw.batch_final)
     ]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from .results import SimulationResult
+from .vocabulary import ARCHIVE, NO_MONEY, NOT_EXPECTED
 
 __all__ = [
     "NOT_WITHIN_HORIZON",
@@ -22,7 +23,7 @@ __all__ = [
 
 #: What the ETA column shows for a batch that does not finish within the horizon.
 NOT_WITHIN_HORIZON = "not within horizon"
-_FINAL_WITHOUT_ETA = ("New", "Canceled", "Error", "Archive")
+_FINAL_WITHOUT_ETA = (*NOT_EXPECTED, ARCHIVE)
 
 
 def format_stamp(stamp: pd.Timestamp) -> str:
@@ -76,7 +77,7 @@ def money_lines(result: SimulationResult) -> list[tuple[str, str]]:
         ("Balance at the end", f"{money['balance_usd']:.2f} USD"),
     ]
     timeline = result.status_timeline
-    no_money = timeline[timeline["status"] == "No money"]
+    no_money = timeline[timeline["status"] == NO_MONEY]
     if len(no_money):
         first = no_money.sort_values("start_at").iloc[0]
         lines.append(("Ran out of money", f"{first['batch']} at {format_stamp(first['start_at'])}"))
@@ -113,7 +114,7 @@ def forecast_table(eta: pd.DataFrame) -> pd.DataFrame:
         "P10 – P90": [_range(a, b) for a, b in zip(eta["eta_p10"], eta["eta_p90"], strict=True)],
         "P50 95% CI": [_range(a, b) for a, b in zip(eta["eta_p50_ci_low"], eta["eta_p50_ci_high"], strict=True)],
         "In horizon": [_percent(v) for v in eta["p_complete"]],
-        "No money": [_percent(v) for v in eta["p_no_money"]],
+        NO_MONEY: [_percent(v) for v in eta["p_no_money"]],
         "Cost P50": [f"{v:.2f} USD" for v in eta["cost_p50_usd"]],
     })
 

@@ -19,8 +19,9 @@ import pandas as pd
 
 from ._version import __version__
 from .logs import LOG_SCHEMAS
-from .model import OUTCOME_NAMES, SUBMITTED, RawRun
+from .model import RawRun
 from .scenario import Scenario
+from .vocabulary import LEDGER_KINDS, OUTCOME_NAMES, OUTCOME_WORDS, SUBMITTED
 
 __all__ = ["RUN_FRAMES", "SCHEMAS", "SimulationResult", "build_result", "check_schema"]
 
@@ -311,22 +312,22 @@ def _money(raw: RawRun) -> dict[str, float]:
 def _batches(raw: RawRun, start: pd.Timestamp) -> pd.DataFrame:
     rows = []
     for (project, batch), final in zip(raw.batch_keys, raw.batch_final, strict=True):
-        completed = _stamp(start, float(final["completed_at"]))  # type: ignore[arg-type]
+        completed = _stamp(start, final.completed_at)
         rows.append({
             "project": project,
             "batch": batch,
-            "labeling_queue": int(final["labeling_queue"]),  # type: ignore[arg-type]
-            "status": final["status"],
-            "items": int(final["items"]),  # type: ignore[arg-type]
-            "labeled_items": int(final["labeled_items"]),  # type: ignore[arg-type]
-            "remaining_items": int(final["items"]) - int(final["labeled_items"]),  # type: ignore[arg-type]
-            "submitted": int(final["submitted"]),  # type: ignore[arg-type]
-            "expired": int(final["expired"]),  # type: ignore[arg-type]
-            "skipped": int(final["skipped"]),  # type: ignore[arg-type]
-            "in_flight": int(final["in_flight"]),  # type: ignore[arg-type]
-            "spent_usd": int(final["spent"]) / 1e6,  # type: ignore[arg-type]
-            "launched_at": _stamp(start, float(final["launched_at"])),  # type: ignore[arg-type]
-            "started_at": _stamp(start, float(final["started_at"])),  # type: ignore[arg-type]
+            "labeling_queue": final.labeling_queue,
+            "status": final.status,
+            "items": final.items,
+            "labeled_items": final.labeled_items,
+            "remaining_items": final.items - final.labeled_items,
+            "submitted": final.submitted,
+            "expired": final.expired,
+            "skipped": final.skipped,
+            "in_flight": final.in_flight,
+            "spent_usd": final.spent / 1e6,
+            "launched_at": _stamp(start, final.launched_at),
+            "started_at": _stamp(start, final.started_at),
             "completed_at": completed,
             "eta": completed,
         })
@@ -380,7 +381,7 @@ def _assignments(raw: RawRun, start: pd.Timestamp, table: np.ndarray) -> pd.Data
     pid_pos = np.searchsorted(known, table[:, 2].astype(np.int64))
     rewards = np.array([r for r, _ in raw.costs] + [0], dtype=float) / 1e6
     fees = np.array([f for _, f in raw.costs] + [0], dtype=float) / 1e6
-    outcome_labels = list(dict.fromkeys(OUTCOME_NAMES.values()))
+    outcome_labels = list(OUTCOME_WORDS)
     outcome_codes = np.array([outcome_labels.index(OUTCOME_NAMES[k]) for k in sorted(OUTCOME_NAMES)])
     return pd.DataFrame({
         "project": _categorical(batch_idx, [p for p, _ in raw.batch_keys]),
@@ -396,9 +397,6 @@ def _assignments(raw: RawRun, start: pd.Timestamp, table: np.ndarray) -> pd.Data
         "reward_usd": rewards[batch_idx],
         "fee_usd": fees[batch_idx],
     }, copy=False)
-
-
-_KINDS = ["opening", "top_up", "reserve", "release", "charge"]
 
 
 def _ledger(raw: RawRun, start: pd.Timestamp, table: np.ndarray) -> pd.DataFrame:
@@ -433,7 +431,7 @@ def _ledger(raw: RawRun, start: pd.Timestamp, table: np.ndarray) -> pd.DataFrame
     batch_names = np.array([b for _, b in raw.batch_keys] + [""], dtype=object)
     return pd.DataFrame({
         "at": _stamps(start, times[order]),
-        "kind": np.array(_KINDS, dtype=object)[kinds[order]],
+        "kind": np.array(LEDGER_KINDS, dtype=object)[kinds[order]],
         "project": project_names[batches[order]],
         "batch": batch_names[batches[order]],
         "amount_usd": amounts[order] / 1e6,

@@ -17,7 +17,7 @@ PACKAGE = Path(__file__).resolve().parent.parent / "labelsim"
 
 #: Top-level module (or sub-package) -> layer.  ``__init__`` may import anything.
 LAYERS: dict[str, int] = {
-    "units": 0, "rng": 0, "distributions": 0, "theory": 0, "calendar": 0, "_version": 0,
+    "units": 0, "rng": 0, "distributions": 0, "theory": 0, "calendar": 0, "_version": 0, "vocabulary": 0,
     "scenario": 1,
     "model": 2,
     "results": 3, "logs": 3,
@@ -194,3 +194,72 @@ def test_the_purity_checker_finds_impurities(tmp_path):
     )
     found = list(_impurities(sample))
     assert len(found) == 6, found  # rng.random(3) and np.random.default_rng are fine
+
+
+# --------------------------------------------------------------------------- the model's components
+
+#: Module of ``labelsim/model/`` -> rank: a component imports (at run time) only lower ranks, and
+#: only the core wires them all together.  Imports under ``if TYPE_CHECKING:`` are for annotations.
+MODEL_RANKS: dict[str, int] = {
+    "clock": 0, "records": 0, "account": 0,
+    "entities": 1,
+    "status": 2, "behaviour": 2, "recorder": 2, "quality": 2,
+    "performers": 3,
+    "dispatch": 4,
+    "assignments": 5, "uploads": 5,
+    "requester": 6,
+    "opening": 7,
+    "core": 8,
+}
+#: Size limits that keep components small (lines).
+MAX_MODULE_LINES, MAX_CLASS_LINES = 350, 250
+
+
+def _runtime_model_imports(path: Path) -> Iterator[tuple[int, str]]:
+    """``(line, module)`` for every ``labelsim.model`` sibling imported outside ``if TYPE_CHECKING:``."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    skip: set[int] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            skip.update(id(child) for stmt in node.body for child in ast.walk(stmt))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.level == 1 and id(node) not in skip:
+            if node.module:
+                yield node.lineno, node.module.split(".")[0]
+            else:
+                yield from ((node.lineno, alias.name) for alias in node.names)
+
+
+def test_every_model_module_has_a_rank():
+    modules = {p.stem for p in (PACKAGE / "model").glob("*.py")} - {"__init__"}
+    assert modules == set(MODEL_RANKS), f"give these model modules a rank: {sorted(modules ^ set(MODEL_RANKS))}"
+
+
+@pytest.mark.parametrize("path", sorted((PACKAGE / "model").glob("*.py")), ids=_ids)
+def test_model_components_import_only_lower_ranks(path: Path):
+    if path.stem == "__init__":
+        return
+    rank = MODEL_RANKS[path.stem]
+    wrong = [f"line {line}: {path.stem} (rank {rank}) imports {name} (rank {MODEL_RANKS.get(name)})"
+             for line, name in _runtime_model_imports(path) if MODEL_RANKS.get(name, rank) >= rank]
+    assert not wrong, "\n".join(wrong)
+
+
+def test_the_rank_checker_sees_imports():
+    model = PACKAGE / "model"
+    assert {"clock", "dispatch", "entities"} <= {name for _, name in _runtime_model_imports(model / "uploads.py")}
+    assert "core" not in {name for _, name in _runtime_model_imports(model / "quality.py")}  # TYPE_CHECKING only
+
+
+def test_the_vocabulary_imports_nothing_from_labelsim():
+    assert list(_imported_units(PACKAGE / "vocabulary.py")) == []
+
+
+@pytest.mark.parametrize("path", sorted((PACKAGE / "model").glob("*.py")), ids=_ids)
+def test_model_modules_and_classes_are_small(path: Path):
+    text = path.read_text(encoding="utf-8")
+    assert len(text.splitlines()) <= MAX_MODULE_LINES, f"{_ids(path)} has {len(text.splitlines())} lines"
+    for node in ast.walk(ast.parse(text)):
+        if isinstance(node, ast.ClassDef):
+            size = (node.end_lineno or node.lineno) - node.lineno + 1
+            assert size <= MAX_CLASS_LINES, f"{_ids(path)}: class {node.name} has {size} lines"

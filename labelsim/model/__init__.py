@@ -7,28 +7,34 @@ of plain Python records that :mod:`labelsim.results` turns into frames.
 """
 
 from .core import LabelingModel, run_model
+from .quality import QualityControl
 from .records import (
     ABANDONED,
     ALLOWED_TRANSITIONS,
+    BEFORE_START,
     EXPIRED,
     IN_FLIGHT,
     OUTCOME_NAMES,
     RECORD_FIELDS,
     SKIPPED,
     SUBMITTED,
+    BatchFinal,
     RawRun,
 )
 
 __all__ = [
     "ABANDONED",
     "ALLOWED_TRANSITIONS",
+    "BEFORE_START",
     "EXPIRED",
     "IN_FLIGHT",
     "OUTCOME_NAMES",
     "RECORD_FIELDS",
     "SKIPPED",
     "SUBMITTED",
+    "BatchFinal",
     "LabelingModel",
+    "QualityControl",
     "RawRun",
     "run_model",
 ]

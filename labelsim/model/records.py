@@ -1,23 +1,35 @@
-"""Plain records a model run produces, and the batch state machine's edges."""
+"""Plain records a model run produces.
+
+The outcome codes and the state machine's edges live in :mod:`labelsim.vocabulary`;
+they are re-exported here so that ``from labelsim.model.records import SUBMITTED`` keeps working.
+"""
 
 from __future__ import annotations
 
 from array import array
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
+
+from ..vocabulary import ABANDONED, ALLOWED_TRANSITIONS, EXPIRED, IN_FLIGHT, OUTCOME_NAMES, SKIPPED, SUBMITTED
 
 __all__ = [
     "ABANDONED",
     "ALLOWED_TRANSITIONS",
+    "BEFORE_START",
     "EXPIRED",
     "IN_FLIGHT",
     "OUTCOME_NAMES",
     "RECORD_FIELDS",
     "SKIPPED",
     "SUBMITTED",
+    "BatchFinal",
     "RawRun",
 ]
+
+#: Performer id of assignments that were in flight before the scenario start.
+BEFORE_START = -1
 
 #: Fields of one assignment record in :attr:`RawRun.records` (all stored as floats).
 #: ``reserve_seq``/``end_seq`` order money movements that happen at the same instant.
@@ -26,51 +38,42 @@ RECORD_FIELDS: tuple[str, ...] = (
     "reserve_seq", "end_seq",
 )
 
-# Assignment outcomes (codes in RawRun records).
-SUBMITTED, EXPIRED, SKIPPED, ABANDONED, IN_FLIGHT = 0, 1, 2, 3, 4
-#: Outcome code -> the word in the assignments frame (an abandoned suite EXPIRES).
-OUTCOME_NAMES: dict[int, str] = {
-    SUBMITTED: "submitted",
-    EXPIRED: "expired",
-    SKIPPED: "skipped",
-    ABANDONED: "expired",
-    IN_FLIGHT: "in_flight",
-}
 
-_LAUNCHED = ("Loading", "Queued", "Processing", "No money", "Stopping", "Stopped")
+@dataclass(slots=True)
+class BatchFinal:
+    """One batch's counters at the end of a run (shared by single runs and replications).
 
-#: Status -> statuses it may change to (DOMAIN.md's table plus labelsim's choices:
-#: pause works from every launched status; a higher-queue launch or a queue
-#: change can send a Processing batch back to Queued; uploads while running
-#: return it to Loading; Archive returns to any status on unarchive).
-ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
-    "New": frozenset({"Loading", "Queued", "Processing", "No money", "Completed", "Archive"}),
-    "Loading": frozenset(
-        {"Queued", "Processing", "No money", "Stopping", "Stopped", "Completed",
-         "Canceled", "Error", "Archive"}
-    ),
-    "Queued": frozenset(
-        {"Processing", "Loading", "No money", "Stopping", "Stopped", "Completed",
-         "Canceled", "Error", "Archive"}
-    ),
-    "Processing": frozenset(
-        {"Completed", "Stopping", "Stopped", "No money", "Queued", "Loading", "Canceled", "Error"}
-    ),
-    "No money": frozenset(  # Completed: only when work in flight at the start finishes the batch
-        {"Processing", "Queued", "Loading", "Stopping", "Stopped", "Completed", "Canceled", "Error", "Archive"}
-    ),
-    "Stopping": frozenset(
-        {"Stopped", "Completed", *_LAUNCHED, "Canceled", "Error", "Archive"} - {"Stopping"}
-    ),
-    "Stopped": frozenset({*_LAUNCHED, "Canceled", "Error", "Archive"} - {"Stopped"}),
-    "Completed": frozenset({"Archive"}),
-    "Error": frozenset({"Archive"}),
-    "Canceled": frozenset({"Archive"}),
-    "Archive": frozenset(
-        {"New", "Loading", "Queued", "Processing", "Completed", "Error", "Canceled",
-         "No money", "Stopping", "Stopped"}
-    ),
-}
+    Attributes:
+        labeling_queue: labeling queue at the end (1 highest .. 5 lowest).
+        status: status at the end, in the platform's words.
+        items: items in the batch (uploaded or uploading).
+        labeled_items: items that received their full overlap.
+        submitted: submitted assignments, including before the start.
+        expired: expired assignments (abandoned or over the time limit).
+        skipped: skipped assignments.
+        in_flight: assignments reserved at the end.
+        spent: money charged for the batch during the run (micro-USD).
+        needed: assignments the batch needs in all (suites × overlap).
+        launched_at / started_at / completed_at: seconds from the start (NaN: not within the run).
+    """
+
+    labeling_queue: int
+    status: str
+    items: int
+    labeled_items: int
+    submitted: int
+    expired: int
+    skipped: int
+    in_flight: int
+    spent: int
+    needed: int
+    launched_at: float
+    started_at: float
+    completed_at: float
+
+    def __getitem__(self, key: str) -> Any:
+        """``final["items"]``: the dict-style access of earlier versions."""
+        return getattr(self, key)
 
 
 @dataclass
@@ -82,7 +85,7 @@ class RawRun:
         horizon_s: the horizon (seconds).
         stop_reason: ``"settled"`` (nothing could change any more) or ``"horizon"``.
         batch_keys: ``(project, batch)`` per batch index.
-        batch_final: per batch index, the final counters (dict).
+        batch_final: per batch index, the final counters (:class:`BatchFinal`).
         status_log: ``(t_s, batch_index, status)`` at the start and at every change.
         records: the assignments, :data:`RECORD_FIELDS` floats each, in one flat
             array (56 bytes an assignment, no Python object per row); ``ended_s``
@@ -102,7 +105,7 @@ class RawRun:
     horizon_s: float
     stop_reason: str
     batch_keys: list[tuple[str, str]]
-    batch_final: list[dict[str, object]]
+    batch_final: list[BatchFinal]
     status_log: list[tuple[float, int, str]]
     records: array
     progress: list[tuple[float, int, int, int, int]]

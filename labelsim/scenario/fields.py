@@ -7,26 +7,12 @@ text that validates again (durations ``"90.0s"``, rates ``"0.5/s"``).
 from __future__ import annotations
 
 import datetime as _dt
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
 
 from ..units import parse_duration, parse_rate
-
-#: The eleven batch statuses, spelled as the platform shows them.
-STATUSES: tuple[str, ...] = (
-    "New",
-    "Loading",
-    "Queued",
-    "Processing",
-    "Completed",
-    "Error",
-    "Canceled",
-    "No money",
-    "Archive",
-    "Stopping",
-    "Stopped",
-)
+from ..vocabulary import STATUSES
 
 _QUEUE_WORDS = {"ONE": 1, "TWO": 2, "THREE": 3, "FOUR": 4, "FIVE": 5}
 
@@ -101,13 +87,7 @@ PositiveDuration = Annotated[
 Moment = Annotated[float | _dt.datetime, BeforeValidator(_moment), PlainSerializer(_moment_text, when_used="json")]
 Rate = Annotated[float, BeforeValidator(_rate), PlainSerializer(lambda r: f"{r!r}/s", when_used="json")]
 LabelingQueue = Annotated[int, BeforeValidator(_queue), Field(ge=1, le=5)]
-Status = Annotated[
-    Literal[
-        "New", "Loading", "Queued", "Processing", "Completed", "Error", "Canceled",
-        "No money", "Archive", "Stopping", "Stopped",
-    ],
-    BeforeValidator(_status),
-]
+Status = Annotated[str, BeforeValidator(_status), Field(json_schema_extra={"enum": list(STATUSES)})]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 
 

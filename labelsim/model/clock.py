@@ -1,0 +1,105 @@
+"""The model's clock: SimPy's environment, plain callback events and the run's lifecycle.
+
+Every timed thing in the model is a :class:`Call`: a SimPy event that runs one
+callback ``delay`` seconds from now, with its payload in ``_value``.  There is no
+SimPy process per performer or per item, so one assignment costs two events
+(taking a suite is immediate; its end is one :class:`AssignmentEnd`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import simpy
+from simpy.core import NORMAL
+from simpy.events import Event
+
+__all__ = ["AssignmentEnd", "Call", "Callback", "Clock", "SimTime"]
+
+#: Simulation time: seconds from the scenario's start.
+SimTime = float
+#: What a :class:`Call` runs: ``fn(event)``; the payload is ``event._value``.
+Callback = Callable[[Event], None]
+
+
+class Call(Event):
+    """A callback event: ``fn(event)`` runs ``delay`` seconds from now; payload in ``_value``."""
+
+    def __init__(self, env: simpy.Environment, delay: SimTime, fn: Callback, value: object = None) -> None:
+        self.env = env
+        self.callbacks = [fn]
+        self._value = value
+        self._ok = True
+        env.schedule(self, NORMAL, delay)
+
+
+class AssignmentEnd(Call):
+    """The end of an assignment.
+
+    Payload ``(worker, suite, batch, available_s, reserved_s, outcome, cost, reserve_seq)``; the
+    model keeps every scheduled one in its in-flight registry until it fires.
+    """
+
+
+class Clock:
+    """SimPy's environment plus the run's lifecycle: horizon, pending requester actions, stop.
+
+    Attributes:
+        env: the SimPy environment (its ``now`` is seconds from the start).
+        horizon: the run stops at this time (seconds) at the latest.
+        pending: scheduled things that can still change a batch without a performer (requester
+            actions, uploads, item streams); the run settles early only when it is 0.
+        stop_reason: ``"horizon"`` or ``"settled"``.
+        finished: the event :meth:`run` waits for.
+    """
+
+    __slots__ = ("env", "finished", "horizon", "pending", "stop_reason")
+
+    def __init__(self, horizon: SimTime) -> None:
+        self.env = simpy.Environment()
+        self.horizon = horizon
+        self.pending = 0
+        self.stop_reason = "horizon"
+        self.finished = self.env.event()
+
+    @property
+    def now(self) -> SimTime:
+        """Seconds since the start."""
+        return self.env.now
+
+    def call(self, delay: SimTime, fn: Callback, value: object = None) -> Call:
+        """Run ``fn(event)`` ``delay`` seconds from now."""
+        return Call(self.env, delay, fn, value)
+
+    def schedule(self, at_s: SimTime, fn: Callback, value: object = None) -> None:
+        """Schedule an action at ``at_s`` (ignored beyond the horizon) and count it as pending.
+
+        The callback must call :meth:`done` once the action has happened.
+        """
+        if at_s > self.horizon:
+            return
+        self.pending += 1
+        Call(self.env, max(0.0, at_s - self.env.now), fn, value)
+
+    def done(self) -> None:
+        """One pending action happened."""
+        self.pending -= 1
+
+    @property
+    def stopped(self) -> bool:
+        """True once the run was told to stop."""
+        return self.finished.triggered
+
+    def stop(self, reason: str) -> None:
+        """Stop the run at the current time (the first reason wins)."""
+        if not self.finished.triggered:
+            self.stop_reason = reason
+            self.finished.succeed()
+
+    def run(self) -> None:
+        """Process events until :meth:`stop`."""
+        self.env.run(until=self.finished)
+
+    def events_scheduled(self) -> int:
+        """SimPy events scheduled so far (SimPy's event counter)."""
+        return next(self.env._eid)
