@@ -22,7 +22,7 @@ from rich.table import Table
 from . import __version__
 from .engine import check_seed, parse_until, simulate
 from .forecast import Comparison, Forecast, compare, forecast
-from .io import check_output_folder, load_scenario, write_folder, write_frames, write_json
+from .io import OutputTarget, check_output_folder, load_scenario, write_folder, write_frames, write_json
 from .report import (
     batch_table,
     comparison_table,
@@ -106,12 +106,15 @@ def user_errors() -> Iterator[None]:
 
 def check_run_options(
     seed: int | None, until: str | None, out_dir: Path | None, force: bool
-) -> tuple[int | None, float | None]:
-    """Validate the options shared by run, forecast and compare before any work starts."""
+) -> tuple[int | None, float | None, OutputTarget | None]:
+    """Validate the options shared by run, forecast and compare before any work starts.
+
+    The ``--out`` folder is checked for real here (parents created, a file written and removed in its
+    parent); the returned target lets the write detect a change made while the run was working.
+    """
     checked_seed, until_s = check_seed(seed), parse_until(until)
-    if out_dir is not None:
-        check_output_folder(out_dir, force=force)
-    return checked_seed, until_s
+    target = check_output_folder(out_dir, force=force) if out_dir is not None else None
+    return checked_seed, until_s, target
 
 
 @contextmanager
@@ -165,12 +168,12 @@ def run(
     """Simulate a scenario once and print the batch table and a money summary."""
     with user_errors():
         spec = load_scenario(scenario, overrides or ())
-        seed, until_s = check_run_options(seed, until, out_dir, force)
+        seed, until_s, target = check_run_options(seed, until, out_dir, force)
         with progress_bar("simulating") as update:
             result = simulate(spec, seed=seed, until=until_s, progress=update)
         render_run(result, sort.value if sort else None)
-        if out_dir is not None:
-            written = write_run(result, out_dir, force=force, argv=sys.argv[1:])
+        if target is not None:
+            written = write_run(result, target, force=force, argv=sys.argv[1:])
             err.print(f"wrote {written}", highlight=False, markup=False)
 
 
@@ -201,20 +204,21 @@ def rich_table(frame: Any, title: str | None = None) -> Table:
     return table
 
 
-def write_run(result: SimulationResult, folder: Path, *, force: bool, argv: list[str]) -> Path:
+def write_run(result: SimulationResult, folder: Path | OutputTarget, *, force: bool, argv: list[str]) -> Path:
     """Write every frame as CSV and ``run.json`` atomically into ``folder``."""
     writers: dict[str, Callable[[Path], None]] = {
         f"{name}.csv": (lambda path, frame=frame: frame.to_csv(path, index=False))
         for name, frame in result.frames().items()
     }
+    command = ["labelsim", *argv]
     payload = {
         "provenance": result.provenance,
         "money": result.money,
-        "command": ["labelsim", *argv],
+        "command": command,
         "scenario": result.scenario.model_dump(mode="json", by_alias=True, exclude_none=True),
     }
     writers["run.json"] = lambda path: write_json(path, payload)
-    return write_folder(folder, writers, force=force)
+    return write_folder(folder, writers, force=force, command=command)
 
 
 ReplicationsOpt = Annotated[int, typer.Option("--replications", "-n", min=1, help="Number of replications.")]
@@ -246,15 +250,15 @@ def forecast_command(
     """Forecast ETAs with uncertainty: P10/P50/P90 per batch and per project."""
     with user_errors():
         spec = load_scenario(scenario, overrides or ())
-        seed, _ = check_run_options(seed, until, out_dir, force)
+        seed, _, target = check_run_options(seed, until, out_dir, force)
         with progress_bar("replications", replications) as update:
             result = forecast(
                 spec, replications, seed, executor.value if executor else None, jobs,
                 lambda done, _total: update(done), scheduler=scheduler, until=until,
             )
         render_forecast(result)
-        if out_dir is not None:
-            written = write_forecast(result, out_dir, force=force, argv=sys.argv[1:])
+        if target is not None:
+            written = write_forecast(result, target, force=force, argv=sys.argv[1:])
             err.print(f"wrote {written}", highlight=False, markup=False)
 
 
@@ -270,11 +274,14 @@ def render_forecast(result: Forecast) -> None:
     )
 
 
-def write_forecast(result: Forecast, folder: Path, *, force: bool, argv: list[str]) -> Path:
+def write_forecast(result: Forecast, folder: Path | OutputTarget, *, force: bool, argv: list[str]) -> Path:
     """Write the forecast frames (CSV, and Parquet when pyarrow is installed) and forecast.json."""
-    payload = {"provenance": result.provenance, "command": ["labelsim", *argv],
+    command = ["labelsim", *argv]
+    payload = {"provenance": result.provenance, "command": command,
                "scenario": result.scenario.to_mapping()}
-    return write_folder(folder, write_frames(result.frames(), payload, "forecast.json"), force=force)
+    return write_folder(
+        folder, write_frames(result.frames(), payload, "forecast.json"), force=force, command=command
+    )
 
 
 @app.command("compare")
@@ -299,18 +306,19 @@ def compare_command(
         if variant is None and not overrides:
             raise LabelsimError("compare: give a variant file or at least one --set change")
         variant_spec = load_scenario(variant if variant is not None else base, overrides or ())
-        seed, _ = check_run_options(seed, until, out_dir, force)
+        seed, _, target = check_run_options(seed, until, out_dir, force)
         with progress_bar("replications", 2 * replications) as update:
             result = compare(
                 base_spec, variant_spec, replications, seed, executor.value if executor else None, jobs,
                 lambda done, _total: update(done), scheduler=scheduler, until=until,
             )
         render_comparison(result, overrides or [], variant)
-        if out_dir is not None:
+        if target is not None:
             frames = {"comparison": result.batches, "project_comparison": result.projects,
                       "base_eta": result.base.eta, "variant_eta": result.variant.eta}
-            payload = {"provenance": result.provenance, "command": ["labelsim", *sys.argv[1:]]}
-            written = write_folder(out_dir, write_frames(frames, payload, "compare.json"), force=force)
+            command = ["labelsim", *sys.argv[1:]]
+            payload = {"provenance": result.provenance, "command": command}
+            written = write_folder(target, write_frames(frames, payload, "compare.json"), command=command)
             err.print(f"wrote {written}", highlight=False, markup=False)
 
 

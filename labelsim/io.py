@@ -1,25 +1,25 @@
 """Reading scenarios and writing results (layer 7).
 
-Outputs are written atomically: everything goes to a temporary folder next to
-the target, which replaces the target only when complete.
+Outputs are written atomically, and only where nothing can be lost: see
+:mod:`labelsim.output` (re-exported here).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from .scenario import LabelsimError, Scenario, ScenarioError
+from .output import OutputError, OutputTarget, check_output_folder, write_folder
+from .scenario import Scenario, ScenarioError
 
 __all__ = [
     "OutputError",
+    "OutputTarget",
     "check_output_folder",
     "load_scenario",
     "read_scenario_mapping",
@@ -27,10 +27,6 @@ __all__ = [
     "write_frames",
     "write_json",
 ]
-
-
-class OutputError(LabelsimError):
-    """An output folder cannot be written as asked."""
 
 
 def read_scenario_mapping(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -88,57 +84,6 @@ def load_scenario(
         return Scenario.from_mapping(path_or_mapping, overrides=overrides)
     data = read_scenario_mapping(path_or_mapping)
     return Scenario.from_mapping(data, source=str(path_or_mapping), overrides=overrides)
-
-
-def check_output_folder(folder: str | os.PathLike[str], *, force: bool) -> Path:
-    """Check that ``folder`` can be written (absent, empty, or ``force``)."""
-    target = Path(folder)
-    if target.exists() and not target.is_dir():
-        raise OutputError(f"--out {target}: exists and is not a folder")
-    if target.is_dir() and any(target.iterdir()) and not force:
-        raise OutputError(f"--out {target}: folder is not empty (use --force to replace it)")
-    parent = target.resolve().parent
-    if not parent.is_dir():
-        raise OutputError(f"--out {target}: parent folder {parent} does not exist")
-    return target
-
-
-def write_folder(
-    folder: str | os.PathLike[str],
-    writers: Mapping[str, Callable[[Path], None]],
-    *,
-    force: bool = False,
-) -> Path:
-    """Write files atomically into ``folder``.
-
-    ``writers`` maps a file name to a function that writes that file at the
-    given path.  All files are written into a temporary sibling folder, which
-    then replaces ``folder``; on any error nothing is left behind.
-    """
-    target = check_output_folder(folder, force=force)
-    parent = target.resolve().parent
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=parent))
-    os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes it private; a normal folder is expected
-    try:
-        for name, write in writers.items():
-            write(staging / name)
-        if target.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=parent))
-            os.replace(target, old / "previous")
-            os.replace(staging, target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(staging, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return target
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def write_json(path: Path, payload: Mapping[str, Any]) -> None:

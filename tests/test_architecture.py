@@ -24,7 +24,7 @@ LAYERS: dict[str, int] = {
     "engine": 4, "replication": 4,
     "forecast": 5, "planning": 5,
     "plots": 6, "report": 6,
-    "io": 7, "cli": 7, "__main__": 7,
+    "io": 7, "output": 7, "cli": 7, "__main__": 7,
 }
 TOP = max(LAYERS.values())
 #: Modules that must not print, open files or touch global random state.

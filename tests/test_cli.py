@@ -273,14 +273,15 @@ def test_out_refuses_a_non_empty_folder_without_force(runner, tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["run"]
 
 
-def test_out_force_replaces_the_folder(runner, tmp_path):
+def test_out_force_replaces_a_folder_labelsim_wrote(runner, tmp_path):
     out = tmp_path / "run"
-    out.mkdir()
-    (out / "notes.txt").write_text("old\n", encoding="utf-8")
-    result = _invoke(runner, "run", QUICKSTART, "--seed", 1, "--out", out, "--force")
+    first = _invoke(runner, "run", QUICKSTART, "--seed", 1, "--out", out)
+    assert first.exit_code == 0, first.stderr
+    before = (out / "assignments.csv").read_bytes()
+    result = _invoke(runner, "run", QUICKSTART, "--seed", 2, "--out", out, "--force")
     assert result.exit_code == 0, result.stderr
+    assert (out / "assignments.csv").read_bytes() != before
     files = {p.name for p in out.iterdir()}
-    assert "notes.txt" not in files
     assert {f"{name}.csv" for name in RUN_FRAMES} | {"run.json"} <= files
     assert [p.name for p in tmp_path.iterdir()] == ["run"]
 
