@@ -6,6 +6,7 @@ short message on stderr and exit code 2; nothing is written.
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -13,6 +14,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
 
+import pandas as pd
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -21,17 +23,28 @@ from rich.table import Table
 
 from . import __version__
 from .engine import check_seed, parse_until, simulate
-from .forecast import Comparison, Forecast, compare, forecast
-from .io import OutputTarget, check_output_folder, load_scenario, write_folder, write_frames, write_json
+from .forecast import MIN_EFFECT_FRACTION, MIN_EFFECT_S, Comparison, Forecast, compare, forecast
+from .io import (
+    OutputTarget,
+    check_output_folder,
+    load_scenario,
+    write_csv,
+    write_folder,
+    write_frames,
+    write_json,
+)
 from .report import (
     batch_table,
     comparison_table,
     forecast_table,
+    format_stamp,
     money_lines,
     project_forecast_table,
 )
 from .results import SimulationResult
 from .scenario import LabelsimError
+from .starter import bundled_scenarios, init_scenario
+from .yamlschema import scenario_json_schema
 
 # click's UsageError (typer >= 0.20 vendors click, older versions use the click package):
 # typer.BadParameter derives from it in both.
@@ -61,7 +74,7 @@ app = typer.Typer(
     name="labelsim",
     cls=_Commands,
     help="Simulate and forecast batch data labeling on a crowdsourcing platform.",
-    add_completion=False,
+    add_completion=True,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
@@ -185,12 +198,12 @@ def render_run(result: SimulationResult, sort: str | None) -> None:
         money.add_row(escape(label), escape(value))
     out.print(money)
     for row in result.warnings.itertuples():
-        text = f"warning: {row.at:%Y-%m-%d %H:%M} {row.action} {row.target}: {row.message}"
+        text = f"warning: {format_stamp(row.at)} {row.action} {row.target}: {row.message}"
         out.print(text, highlight=False, markup=False)
-    end = result.provenance["end"]
+    end = format_stamp(pd.Timestamp(result.provenance["end"]).tz_convert(result.start.tz))
     why = "nothing left to do" if result.provenance["stop_reason"] == "settled" else "horizon reached"
     seed = result.provenance["seed"]
-    out.print(f"simulated until {end[:16].replace('T', ' ')} ({why}), seed {seed}", highlight=False)
+    out.print(f"simulated until {end} ({why}), seed {seed}", highlight=False)
 
 
 def rich_table(frame: Any, title: str | None = None) -> Table:
@@ -207,7 +220,7 @@ def rich_table(frame: Any, title: str | None = None) -> Table:
 def write_run(result: SimulationResult, folder: Path | OutputTarget, *, force: bool, argv: list[str]) -> Path:
     """Write every frame as CSV and ``run.json`` atomically into ``folder``."""
     writers: dict[str, Callable[[Path], None]] = {
-        f"{name}.csv": (lambda path, frame=frame: frame.to_csv(path, index=False))
+        f"{name}.csv": (lambda path, frame=frame: write_csv(path, frame))
         for name, frame in result.frames().items()
     }
     command = ["labelsim", *argv]
@@ -330,14 +343,36 @@ def render_comparison(result: Comparison, overrides: list[str], variant: Path | 
     p = result.provenance
     out.print(
         f"{p['replications']} paired replications on common random numbers, seed {p['seed']}; "
-        "a change is 'earlier'/'later' when its 95% confidence interval excludes 0",
+        "a change is 'earlier'/'later' when its 95% confidence interval excludes 0 and its mean is at least "
+        f"{MIN_EFFECT_S / 60:g} min and {100 * MIN_EFFECT_FRACTION:g}% of the base's time to finish",
         highlight=False,
     )
 
 
-def main() -> None:
-    """Entry point of the ``labelsim`` console script."""
-    app()
+@app.command("init")
+def init_command(
+    path: Annotated[Path, typer.Argument(help="File to write (or a folder: scenario.yaml in it).")] = Path(
+        "scenario.yaml"
+    ),
+    example: Annotated[
+        str | None, typer.Option(help="Write a bundled example instead: " + ", ".join(bundled_scenarios()) + ".")
+    ] = None,
+) -> None:
+    """Write a commented starter scenario (never overwrites a file)."""
+    with user_errors():
+        written = init_scenario(path, example)
+    err.print(f"wrote {written}; next: labelsim validate {written}", highlight=False, markup=False)
+
+
+@app.command("schema")
+def schema_command() -> None:
+    """Print the JSON Schema of scenario files as written in YAML (for editors)."""
+    typer.echo(json.dumps(scenario_json_schema(), indent=2, ensure_ascii=False))
+
+
+def main(prog_name: str | None = None) -> None:
+    """Entry point of the ``labelsim`` console script (and of ``python -m labelsim``)."""
+    app(prog_name=prog_name)
 
 
 if __name__ == "__main__":  # pragma: no cover

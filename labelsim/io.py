@@ -23,6 +23,7 @@ __all__ = [
     "check_output_folder",
     "load_scenario",
     "read_scenario_mapping",
+    "write_csv",
     "write_folder",
     "write_frames",
     "write_json",
@@ -91,6 +92,17 @@ def write_json(path: Path, payload: Mapping[str, Any]) -> None:
     path.write_text(json.dumps(payload, indent=2, default=str) + "\n", encoding="utf-8")
 
 
+def write_csv(path: Path, frame: Any) -> None:
+    """Write a frame as CSV, timestamps to the second with their UTC offset (``2026-12-01 09:00:47+00:00``).
+
+    The frames keep full precision (and so does Parquet); a CSV is for people and spreadsheets.
+    """
+    rounded = {
+        column: frame[column].dt.round("s") for column in frame.columns if frame[column].dtype.kind == "M"
+    }
+    (frame.assign(**rounded) if rounded else frame).to_csv(path, index=False)
+
+
 def _has_pyarrow() -> bool:
     try:
         import pyarrow  # noqa: F401
@@ -106,7 +118,7 @@ def write_frames(
     writers: dict[str, Callable[[Path], None]] = {}
     parquet = _has_pyarrow()
     for name, frame in frames.items():
-        writers[f"{name}.csv"] = lambda path, frame=frame: frame.to_csv(path, index=False)
+        writers[f"{name}.csv"] = lambda path, frame=frame: write_csv(path, frame)
         if parquet:
             writers[f"{name}.parquet"] = lambda path, frame=frame: frame.to_parquet(path, index=False)
     writers[json_name] = lambda path: write_json(path, payload)

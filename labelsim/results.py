@@ -174,7 +174,7 @@ SCHEMAS: dict[str, list[tuple[str, str, str]]] = {
         ("variant_p_complete", "float64", "share of variant replications completing within the horizon"),
         ("n_censored", "int64", "pairs with a side not complete (its ETA counted as the horizon)"),
         ("replications", "int64", "number of paired replications"),
-        ("verdict", "object", "earlier | later | no clear difference (confidence interval vs 0)"),
+        ("verdict", "object", "earlier | later | no clear difference (CI vs 0, and a minimum effect)"),
     ],
 }
 SCHEMAS["project_comparison"] = [row for row in SCHEMAS["comparison"] if row[0] != "batch"]

@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 QUICKSTART = ROOT / "scenarios" / "quickstart.yaml"
 PRIORITY = ROOT / "scenarios" / "priority_queue.yaml"
 RUN_FRAMES = ("batches", "status_timeline", "assignments", "ledger", "progress", "performers", "warnings")
-STAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d$")
+STAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d ([A-Z][A-Za-z]+|[+-]\d\d(\d\d)?)$")  # the zone is named
 
 #: A small valid scenario; the bad-input cases below each break one thing in it.
 GOOD_YAML = """\
