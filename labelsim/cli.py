@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import pandas as pd
 import typer
@@ -27,8 +27,8 @@ from .forecast import MIN_EFFECT_FRACTION, MIN_EFFECT_S, Comparison, Forecast, c
 from .io import (
     OutputTarget,
     check_output_folder,
+    csv_writer,
     load_scenario,
-    write_csv,
     write_folder,
     write_frames,
     write_json,
@@ -197,8 +197,11 @@ def render_run(result: SimulationResult, sort: str | None) -> None:
     for label, value in money_lines(result):
         money.add_row(escape(label), escape(value))
     out.print(money)
-    for row in result.warnings.itertuples():
-        text = f"warning: {format_stamp(row.at)} {row.action} {row.target}: {row.message}"
+    warnings = result.warnings
+    for at, action, target, message in zip(
+        warnings["at"], warnings["action"], warnings["target"], warnings["message"], strict=True
+    ):
+        text = f"warning: {format_stamp(at)} {action} {target}: {message}"
         out.print(text, highlight=False, markup=False)
     end = format_stamp(pd.Timestamp(result.provenance["end"]).tz_convert(result.start.tz))
     why = "nothing left to do" if result.provenance["stop_reason"] == "settled" else "horizon reached"
@@ -210,7 +213,7 @@ def rich_table(frame: Any, title: str | None = None) -> Table:
     """A rich table of a small frame of strings and numbers."""
     table = Table(title=escape(title) if title else None, title_justify="left")
     for column in frame.columns:
-        justify = "right" if frame[column].dtype.kind in "if" else "left"
+        justify: Literal["left", "right"] = "right" if frame[column].dtype.kind in "if" else "left"
         table.add_column(str(column), justify=justify, no_wrap=True)
     for row in frame.itertuples(index=False):
         table.add_row(*(escape(str(v)) for v in row))
@@ -220,8 +223,7 @@ def rich_table(frame: Any, title: str | None = None) -> Table:
 def write_run(result: SimulationResult, folder: Path | OutputTarget, *, force: bool, argv: list[str]) -> Path:
     """Write every frame as CSV and ``run.json`` atomically into ``folder``."""
     writers: dict[str, Callable[[Path], None]] = {
-        f"{name}.csv": (lambda path, frame=frame: write_csv(path, frame))
-        for name, frame in result.frames().items()
+        f"{name}.csv": csv_writer(frame) for name, frame in result.frames().items()
     }
     command = ["labelsim", *argv]
     payload = {

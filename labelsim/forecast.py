@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -174,7 +174,7 @@ def _eta_columns(done_s: np.ndarray, start: pd.Timestamp, confidence: float) -> 
 
 
 def _to_stamp(start: pd.Timestamp, seconds: float) -> pd.Timestamp:
-    return start + pd.to_timedelta(seconds, unit="s") if math.isfinite(seconds) else pd.NaT
+    return start + pd.to_timedelta(seconds, unit="s") if math.isfinite(seconds) else cast(pd.Timestamp, pd.NaT)
 
 
 def _batch_eta(frame: pd.DataFrame, start: pd.Timestamp, confidence: float) -> pd.DataFrame:
@@ -243,7 +243,7 @@ def _typed(frame: pd.DataFrame, name: str, tz: Any) -> pd.DataFrame:
         if dtype.startswith("datetime64"):
             frame[column] = pd.to_datetime(frame[column], utc=True).dt.tz_convert(tz)
         elif dtype in ("int64", "float64", "bool"):
-            frame[column] = frame[column].astype(dtype)
+            frame[column] = frame[column].astype(np.dtype(dtype))
     return frame
 
 

@@ -21,6 +21,7 @@ __all__ = [
     "OutputError",
     "OutputTarget",
     "check_output_folder",
+    "csv_writer",
     "load_scenario",
     "read_scenario_mapping",
     "write_csv",
@@ -92,6 +93,11 @@ def write_json(path: Path, payload: Mapping[str, Any]) -> None:
     path.write_text(json.dumps(payload, indent=2, default=str) + "\n", encoding="utf-8")
 
 
+def csv_writer(frame: Any) -> Callable[[Path], None]:
+    """A writer (for :func:`write_folder`) of ``frame`` as CSV, see :func:`write_csv`."""
+    return lambda path: write_csv(path, frame)
+
+
 def write_csv(path: Path, frame: Any) -> None:
     """Write a frame as CSV, timestamps to the second with their UTC offset (``2026-12-01 09:00:47+00:00``).
 
@@ -111,6 +117,10 @@ def _has_pyarrow() -> bool:
     return True
 
 
+def _parquet_writer(frame: Any) -> Callable[[Path], None]:
+    return lambda path: frame.to_parquet(path, index=False)
+
+
 def write_frames(
     frames: Mapping[str, Any], payload: Mapping[str, Any], json_name: str
 ) -> dict[str, Callable[[Path], None]]:
@@ -118,8 +128,8 @@ def write_frames(
     writers: dict[str, Callable[[Path], None]] = {}
     parquet = _has_pyarrow()
     for name, frame in frames.items():
-        writers[f"{name}.csv"] = lambda path, frame=frame: write_csv(path, frame)
+        writers[f"{name}.csv"] = csv_writer(frame)
         if parquet:
-            writers[f"{name}.parquet"] = lambda path, frame=frame: frame.to_parquet(path, index=False)
+            writers[f"{name}.parquet"] = _parquet_writer(frame)
     writers[json_name] = lambda path: write_json(path, payload)
     return writers

@@ -215,7 +215,7 @@ def clean_stale_staging(parent: str | os.PathLike[str]) -> list[Path]:
     Returns:
         The folders removed.
     """
-    removed = []
+    removed: list[Path] = []
     try:
         entries = list(os.scandir(parent))
     except OSError:

@@ -6,6 +6,8 @@ with rich, a notebook displays them as they are.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
 from .results import SimulationResult
@@ -154,7 +156,7 @@ def _hours(value: float) -> str:
 
 def comparison_table(comparison: pd.DataFrame) -> pd.DataFrame:
     """Paired differences variant − base per batch (or project), with a verdict."""
-    frame = {
+    frame: dict[str, Any] = {
         "Project": comparison["project"].to_numpy(),
     }
     if "batch" in comparison.columns:

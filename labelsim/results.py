@@ -11,8 +11,9 @@ the platform's words.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from functools import cached_property
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -263,7 +264,7 @@ def _stamps(start: pd.Timestamp, seconds: np.ndarray | list[float]) -> pd.Dateti
 
 
 def _stamp(start: pd.Timestamp, seconds: float) -> pd.Timestamp:
-    return pd.NaT if math.isnan(seconds) else start + pd.to_timedelta(seconds, unit="s")
+    return cast(pd.Timestamp, pd.NaT) if math.isnan(seconds) else start + pd.to_timedelta(seconds, unit="s")
 
 
 def build_result(
@@ -308,23 +309,24 @@ def _money(raw: RawRun) -> dict[str, float]:
 
 def _batches(raw: RawRun, start: pd.Timestamp) -> pd.DataFrame:
     rows = []
-    for (project, batch), final in zip(raw.batch_keys, raw.batch_final, strict=True):
-        completed = _stamp(start, float(final["completed_at"]))  # type: ignore[arg-type]
+    finals = cast("list[Mapping[str, Any]]", raw.batch_final)  # the model's final counters, numbers by name
+    for (project, batch), final in zip(raw.batch_keys, finals, strict=True):
+        completed = _stamp(start, float(final["completed_at"]))
         rows.append({
             "project": project,
             "batch": batch,
-            "labeling_queue": int(final["labeling_queue"]),  # type: ignore[arg-type]
+            "labeling_queue": int(final["labeling_queue"]),
             "status": final["status"],
-            "items": int(final["items"]),  # type: ignore[arg-type]
-            "labeled_items": int(final["labeled_items"]),  # type: ignore[arg-type]
-            "remaining_items": int(final["items"]) - int(final["labeled_items"]),  # type: ignore[arg-type]
-            "submitted": int(final["submitted"]),  # type: ignore[arg-type]
-            "expired": int(final["expired"]),  # type: ignore[arg-type]
-            "skipped": int(final["skipped"]),  # type: ignore[arg-type]
-            "in_flight": int(final["in_flight"]),  # type: ignore[arg-type]
-            "spent_usd": int(final["spent"]) / 1e6,  # type: ignore[arg-type]
-            "launched_at": _stamp(start, float(final["launched_at"])),  # type: ignore[arg-type]
-            "started_at": _stamp(start, float(final["started_at"])),  # type: ignore[arg-type]
+            "items": int(final["items"]),
+            "labeled_items": int(final["labeled_items"]),
+            "remaining_items": int(final["items"]) - int(final["labeled_items"]),
+            "submitted": int(final["submitted"]),
+            "expired": int(final["expired"]),
+            "skipped": int(final["skipped"]),
+            "in_flight": int(final["in_flight"]),
+            "spent_usd": int(final["spent"]) / 1e6,
+            "launched_at": _stamp(start, float(final["launched_at"])),
+            "started_at": _stamp(start, float(final["started_at"])),
             "completed_at": completed,
             "eta": completed,
         })
@@ -363,7 +365,7 @@ def _categorical(codes: np.ndarray, labels: list[str]) -> pd.Categorical:
     unique = list(dict.fromkeys(labels))
     position = {label: i for i, label in enumerate(unique)}
     mapping = np.array([position[label] for label in labels] + [0], dtype=np.int64)
-    return pd.Categorical.from_codes(mapping[codes], categories=unique)
+    return pd.Categorical.from_codes(mapping[codes], categories=pd.Index(unique))
 
 
 def _assignment_table(raw: RawRun) -> np.ndarray:
@@ -389,7 +391,9 @@ def _assignments(raw: RawRun, start: pd.Timestamp, table: np.ndarray) -> pd.Data
         "available_at": _stamps(start, table[:, 3]),
         "reserved_at": _stamps(start, table[:, 4]),
         "ended_at": _stamps(start, table[:, 5]),
-        "outcome": pd.Categorical.from_codes(outcome_codes[table[:, 6].astype(np.int64)], categories=outcome_labels),
+        "outcome": pd.Categorical.from_codes(
+            outcome_codes[table[:, 6].astype(np.int64)], categories=pd.Index(outcome_labels)
+        ),
         "wait_s": table[:, 4] - table[:, 3],
         "reward_usd": rewards[batch_idx],
         "fee_usd": fees[batch_idx],

@@ -8,11 +8,16 @@ labelsim can hand them out: ``labelsim init --example quickstart``.
 from __future__ import annotations
 
 import os
+import sys
 from importlib import resources
-from importlib.resources.abc import Traversable
 from pathlib import Path
 
 from .scenario import LabelsimError
+
+if sys.version_info >= (3, 11):
+    from importlib.resources.abc import Traversable
+else:  # pragma: no cover - Python 3.10
+    from importlib.abc import Traversable
 
 __all__ = ["bundled_scenarios", "init_scenario", "starter_text"]
 
