@@ -62,7 +62,7 @@ MARKER = ".labelsim-output.json"
 LOCK_TIMEOUT_S = 30.0
 
 _HOST_TAG = hashlib.sha1(socket.gethostname().encode("utf-8", "replace")).hexdigest()[:8]
-_STAGING_RE = re.compile(r"^\..*\.labelsim-(?:tmp|old)-(?P<host>[0-9a-f]{8})-(?P<pid>\d+)-[^/]*$")
+_STAGING_RE = re.compile(r"^\..*\.labelsim-(?P<kind>tmp|old|probe)-(?P<host>[0-9a-f]{8})-(?P<pid>\d+)-[^/]*$")
 
 
 class OutputError(LabelsimError):
@@ -149,7 +149,7 @@ def _make_parent(text: str, parent: Path) -> None:
 def _probe_write(text: str, parent: Path, name: str) -> None:
     """Create and remove a file in ``parent``: the cheapest proof that the output can be written."""
     try:
-        handle, probe = tempfile.mkstemp(prefix=f".{name}.labelsim-probe-", dir=parent)
+        handle, probe = tempfile.mkstemp(prefix=f".{name}.labelsim-probe-{_HOST_TAG}-{os.getpid()}-", dir=parent)
         os.close(handle)
         os.unlink(probe)
     except OSError as exc:
@@ -209,8 +209,9 @@ def _pid_alive(pid: int) -> bool:
 def clean_stale_staging(parent: str | os.PathLike[str]) -> list[Path]:
     """Remove staging folders in ``parent`` left by labelsim runs on this host that no longer run.
 
-    Only hidden folders named ``.NAME.labelsim-tmp-HOST-PID-…`` (or ``-old-``) whose host is
-    this one and whose process is gone are removed; everything else is left alone.
+    Only hidden folders named ``.NAME.labelsim-tmp-HOST-PID-…`` (or ``-old-``), and write-probe files
+    ``.NAME.labelsim-probe-HOST-PID-…``, whose host is this one and whose process is gone are removed;
+    everything else is left alone.
 
     Returns:
         The folders removed.
@@ -222,12 +223,19 @@ def clean_stale_staging(parent: str | os.PathLike[str]) -> list[Path]:
         return removed
     for entry in entries:
         match = _STAGING_RE.match(entry.name)
-        if match is None or match["host"] != _HOST_TAG or not entry.is_dir(follow_symlinks=False):
+        if match is None or match["host"] != _HOST_TAG:
+            continue
+        probe = match["kind"] == "probe"
+        if not (entry.is_file(follow_symlinks=False) if probe else entry.is_dir(follow_symlinks=False)):
             continue
         pid = int(match["pid"])
         if pid == os.getpid() or _pid_alive(pid):
             continue
-        shutil.rmtree(entry.path, ignore_errors=True)
+        if probe:
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
+        else:
+            shutil.rmtree(entry.path, ignore_errors=True)
         removed.append(Path(entry.path))
     return removed
 

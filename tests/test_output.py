@@ -447,12 +447,16 @@ def test_stale_staging_is_removed_only_when_provably_stale(tmp_path):
             "alive": f".run.labelsim-tmp-{host}-{alive.pid}-abc",
             "other-host": f".run.labelsim-tmp-{other_host}-{dead_pid}-abc",
             "user": ".run.backup",
+            "probe": f".run.labelsim-probe-{host}-{dead_pid}-abc",
         }
-        for name in names.values():
+        for key, name in names.items():
+            if key == "probe":
+                (tmp_path / name).write_text("", encoding="utf-8")
+                continue
             (tmp_path / name).mkdir()
             (tmp_path / name / "file.csv").write_text("x\n", encoding="utf-8")
         removed = clean_stale_staging(tmp_path)
-        assert sorted(p.name for p in removed) == sorted([names["dead"], names["dead-old"]])
+        assert sorted(p.name for p in removed) == sorted([names["dead"], names["dead-old"], names["probe"]])
         assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
             [names["alive"], names["other-host"], names["user"]]
         )
