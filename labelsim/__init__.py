@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .engine import replicate, simulate
     from .forecast import Comparison, Forecast, compare, forecast
     from .io import load_scenario
+    from .logs import read_log
     from .results import SCHEMAS, SimulationResult
     from .scenario import LabelsimError, Scenario, ScenarioError
 
@@ -38,6 +39,7 @@ _EXPORTS: dict[str, str] = {
     "compare": "forecast",
     "forecast": "forecast",
     "load_scenario": "io",
+    "read_log": "logs",
     "replicate": "engine",
     "simulate": "engine",
 }
@@ -54,6 +56,7 @@ __all__ = [
     "compare",
     "forecast",
     "load_scenario",
+    "read_log",
     "replicate",
     "simulate",
 ]

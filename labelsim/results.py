@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ._version import __version__
+from .logs import LOG_SCHEMAS
 from .model import OUTCOME_NAMES, SUBMITTED, RawRun
 from .scenario import Scenario
 
@@ -179,6 +180,7 @@ SCHEMAS: dict[str, list[tuple[str, str, str]]] = {
     ],
 }
 SCHEMAS["project_comparison"] = [row for row in SCHEMAS["comparison"] if row[0] != "batch"]
+SCHEMAS.update(LOG_SCHEMAS)  # assignment_log, backtest, backtest_summary (labelsim.logs)
 
 
 #: The frames of one simulated run (the others in :data:`SCHEMAS` belong to forecasts).
