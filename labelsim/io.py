@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from .output import OutputError, OutputTarget, check_output_folder, write_folder
+from .output import OutputError, OutputTarget, _umask, check_output_folder, write_folder
 from .scenario import Scenario, ScenarioError
 
 __all__ = [

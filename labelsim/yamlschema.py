@@ -25,7 +25,8 @@ from typing import Any
 from pydantic.json_schema import GenerateJsonSchema, JsonSchemaValue
 from pydantic_core import core_schema
 
-from .scenario import ACTIVITY_PRESETS, STATUSES, Scenario
+from .calendar import ACTIVITY_PRESETS
+from .scenario import STATUSES, Scenario
 from .units import SECONDS
 
 __all__ = ["DURATION_PATTERN", "RATE_PATTERN", "TIMESTAMP_PATTERN", "scenario_json_schema"]
