@@ -6,13 +6,15 @@ short message on stderr and exit code 2; nothing is written.
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
+import pandas as pd
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -21,17 +23,28 @@ from rich.table import Table
 
 from . import __version__
 from .engine import check_seed, parse_until, simulate
-from .forecast import Comparison, Forecast, compare, forecast
-from .io import check_output_folder, load_scenario, write_folder, write_frames, write_json
+from .forecast import MIN_EFFECT_FRACTION, MIN_EFFECT_S, Comparison, Forecast, compare, forecast
+from .io import (
+    OutputTarget,
+    check_output_folder,
+    csv_writer,
+    load_scenario,
+    write_folder,
+    write_frames,
+    write_json,
+)
 from .report import (
     batch_table,
     comparison_table,
     forecast_table,
+    format_stamp,
     money_lines,
     project_forecast_table,
 )
 from .results import SimulationResult
 from .scenario import LabelsimError
+from .starter import bundled_scenarios, init_scenario
+from .yamlschema import scenario_json_schema
 
 # click's UsageError (typer >= 0.20 vendors click, older versions use the click package):
 # typer.BadParameter derives from it in both.
@@ -61,7 +74,7 @@ app = typer.Typer(
     name="labelsim",
     cls=_Commands,
     help="Simulate and forecast batch data labeling on a crowdsourcing platform.",
-    add_completion=False,
+    add_completion=True,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
@@ -106,12 +119,15 @@ def user_errors() -> Iterator[None]:
 
 def check_run_options(
     seed: int | None, until: str | None, out_dir: Path | None, force: bool
-) -> tuple[int | None, float | None]:
-    """Validate the options shared by run, forecast and compare before any work starts."""
+) -> tuple[int | None, float | None, OutputTarget | None]:
+    """Validate the options shared by run, forecast and compare before any work starts.
+
+    The ``--out`` folder is checked for real here (parents created, a file written and removed in its
+    parent); the returned target lets the write detect a change made while the run was working.
+    """
     checked_seed, until_s = check_seed(seed), parse_until(until)
-    if out_dir is not None:
-        check_output_folder(out_dir, force=force)
-    return checked_seed, until_s
+    target = check_output_folder(out_dir, force=force) if out_dir is not None else None
+    return checked_seed, until_s, target
 
 
 @contextmanager
@@ -165,12 +181,12 @@ def run(
     """Simulate a scenario once and print the batch table and a money summary."""
     with user_errors():
         spec = load_scenario(scenario, overrides or ())
-        seed, until_s = check_run_options(seed, until, out_dir, force)
+        seed, until_s, target = check_run_options(seed, until, out_dir, force)
         with progress_bar("simulating") as update:
             result = simulate(spec, seed=seed, until=until_s, progress=update)
         render_run(result, sort.value if sort else None)
-        if out_dir is not None:
-            written = write_run(result, out_dir, force=force, argv=sys.argv[1:])
+        if target is not None:
+            written = write_run(result, target, force=force, argv=sys.argv[1:])
             err.print(f"wrote {written}", highlight=False, markup=False)
 
 
@@ -181,40 +197,43 @@ def render_run(result: SimulationResult, sort: str | None) -> None:
     for label, value in money_lines(result):
         money.add_row(escape(label), escape(value))
     out.print(money)
-    for row in result.warnings.itertuples():
-        text = f"warning: {row.at:%Y-%m-%d %H:%M} {row.action} {row.target}: {row.message}"
+    warnings = result.warnings
+    for at, action, target, message in zip(
+        warnings["at"], warnings["action"], warnings["target"], warnings["message"], strict=True
+    ):
+        text = f"warning: {format_stamp(at)} {action} {target}: {message}"
         out.print(text, highlight=False, markup=False)
-    end = result.provenance["end"]
+    end = format_stamp(pd.Timestamp(result.provenance["end"]).tz_convert(result.start.tz))
     why = "nothing left to do" if result.provenance["stop_reason"] == "settled" else "horizon reached"
     seed = result.provenance["seed"]
-    out.print(f"simulated until {end[:16].replace('T', ' ')} ({why}), seed {seed}", highlight=False)
+    out.print(f"simulated until {end} ({why}), seed {seed}", highlight=False)
 
 
 def rich_table(frame: Any, title: str | None = None) -> Table:
     """A rich table of a small frame of strings and numbers."""
     table = Table(title=escape(title) if title else None, title_justify="left")
     for column in frame.columns:
-        justify = "right" if frame[column].dtype.kind in "if" else "left"
+        justify: Literal["left", "right"] = "right" if frame[column].dtype.kind in "if" else "left"
         table.add_column(str(column), justify=justify, no_wrap=True)
     for row in frame.itertuples(index=False):
         table.add_row(*(escape(str(v)) for v in row))
     return table
 
 
-def write_run(result: SimulationResult, folder: Path, *, force: bool, argv: list[str]) -> Path:
+def write_run(result: SimulationResult, folder: Path | OutputTarget, *, force: bool, argv: list[str]) -> Path:
     """Write every frame as CSV and ``run.json`` atomically into ``folder``."""
     writers: dict[str, Callable[[Path], None]] = {
-        f"{name}.csv": (lambda path, frame=frame: frame.to_csv(path, index=False))
-        for name, frame in result.frames().items()
+        f"{name}.csv": csv_writer(frame) for name, frame in result.frames().items()
     }
+    command = ["labelsim", *argv]
     payload = {
         "provenance": result.provenance,
         "money": result.money,
-        "command": ["labelsim", *argv],
+        "command": command,
         "scenario": result.scenario.model_dump(mode="json", by_alias=True, exclude_none=True),
     }
     writers["run.json"] = lambda path: write_json(path, payload)
-    return write_folder(folder, writers, force=force)
+    return write_folder(folder, writers, force=force, command=command)
 
 
 ReplicationsOpt = Annotated[int, typer.Option("--replications", "-n", min=1, help="Number of replications.")]
@@ -246,15 +265,15 @@ def forecast_command(
     """Forecast ETAs with uncertainty: P10/P50/P90 per batch and per project."""
     with user_errors():
         spec = load_scenario(scenario, overrides or ())
-        seed, _ = check_run_options(seed, until, out_dir, force)
+        seed, _, target = check_run_options(seed, until, out_dir, force)
         with progress_bar("replications", replications) as update:
             result = forecast(
                 spec, replications, seed, executor.value if executor else None, jobs,
                 lambda done, _total: update(done), scheduler=scheduler, until=until,
             )
         render_forecast(result)
-        if out_dir is not None:
-            written = write_forecast(result, out_dir, force=force, argv=sys.argv[1:])
+        if target is not None:
+            written = write_forecast(result, target, force=force, argv=sys.argv[1:])
             err.print(f"wrote {written}", highlight=False, markup=False)
 
 
@@ -270,11 +289,14 @@ def render_forecast(result: Forecast) -> None:
     )
 
 
-def write_forecast(result: Forecast, folder: Path, *, force: bool, argv: list[str]) -> Path:
+def write_forecast(result: Forecast, folder: Path | OutputTarget, *, force: bool, argv: list[str]) -> Path:
     """Write the forecast frames (CSV, and Parquet when pyarrow is installed) and forecast.json."""
-    payload = {"provenance": result.provenance, "command": ["labelsim", *argv],
+    command = ["labelsim", *argv]
+    payload = {"provenance": result.provenance, "command": command,
                "scenario": result.scenario.to_mapping()}
-    return write_folder(folder, write_frames(result.frames(), payload, "forecast.json"), force=force)
+    return write_folder(
+        folder, write_frames(result.frames(), payload, "forecast.json"), force=force, command=command
+    )
 
 
 @app.command("compare")
@@ -299,18 +321,19 @@ def compare_command(
         if variant is None and not overrides:
             raise LabelsimError("compare: give a variant file or at least one --set change")
         variant_spec = load_scenario(variant if variant is not None else base, overrides or ())
-        seed, _ = check_run_options(seed, until, out_dir, force)
+        seed, _, target = check_run_options(seed, until, out_dir, force)
         with progress_bar("replications", 2 * replications) as update:
             result = compare(
                 base_spec, variant_spec, replications, seed, executor.value if executor else None, jobs,
                 lambda done, _total: update(done), scheduler=scheduler, until=until,
             )
         render_comparison(result, overrides or [], variant)
-        if out_dir is not None:
+        if target is not None:
             frames = {"comparison": result.batches, "project_comparison": result.projects,
                       "base_eta": result.base.eta, "variant_eta": result.variant.eta}
-            payload = {"provenance": result.provenance, "command": ["labelsim", *sys.argv[1:]]}
-            written = write_folder(out_dir, write_frames(frames, payload, "compare.json"), force=force)
+            command = ["labelsim", *sys.argv[1:]]
+            payload = {"provenance": result.provenance, "command": command}
+            written = write_folder(target, write_frames(frames, payload, "compare.json"), command=command)
             err.print(f"wrote {written}", highlight=False, markup=False)
 
 
@@ -322,14 +345,36 @@ def render_comparison(result: Comparison, overrides: list[str], variant: Path | 
     p = result.provenance
     out.print(
         f"{p['replications']} paired replications on common random numbers, seed {p['seed']}; "
-        "a change is 'earlier'/'later' when its 95% confidence interval excludes 0",
+        "a change is 'earlier'/'later' when its 95% confidence interval excludes 0 and its mean is at least "
+        f"{MIN_EFFECT_S / 60:g} min and {100 * MIN_EFFECT_FRACTION:g}% of the base's time to finish",
         highlight=False,
     )
 
 
-def main() -> None:
-    """Entry point of the ``labelsim`` console script."""
-    app()
+@app.command("init")
+def init_command(
+    path: Annotated[Path, typer.Argument(help="File to write (or a folder: scenario.yaml in it).")] = Path(
+        "scenario.yaml"
+    ),
+    example: Annotated[
+        str | None, typer.Option(help="Write a bundled example instead: " + ", ".join(bundled_scenarios()) + ".")
+    ] = None,
+) -> None:
+    """Write a commented starter scenario (never overwrites a file)."""
+    with user_errors():
+        written = init_scenario(path, example)
+    err.print(f"wrote {written}; next: labelsim validate {written}", highlight=False, markup=False)
+
+
+@app.command("schema")
+def schema_command() -> None:
+    """Print the JSON Schema of scenario files as written in YAML (for editors)."""
+    typer.echo(json.dumps(scenario_json_schema(), indent=2, ensure_ascii=False))
+
+
+def main(prog_name: str | None = None) -> None:
+    """Entry point of the ``labelsim`` console script (and of ``python -m labelsim``)."""
+    app(prog_name=prog_name)
 
 
 if __name__ == "__main__":  # pragma: no cover

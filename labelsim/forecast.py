@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -32,11 +32,17 @@ __all__ = [
     "Forecast",
     "compare",
     "forecast",
+    "min_effect_h",
     "quantile_ci",
     "replications_frame",
 ]
 
 QUANTILES = (0.1, 0.5, 0.9)
+#: The smallest ETA change :func:`compare` calls "earlier" or "later": the mean paired change must be at least
+#: ``MIN_EFFECT_S`` seconds and ``MIN_EFFECT_FRACTION`` of the base's mean time to finish (whichever is larger),
+#: besides its confidence interval excluding 0.  Anything smaller is "no clear difference".
+MIN_EFFECT_S = 60.0
+MIN_EFFECT_FRACTION = 0.005
 #: Statuses at the end of a run for which a batch is no longer expected to finish.
 _ABANDONED = NOT_EXPECTED
 
@@ -169,7 +175,7 @@ def _eta_columns(done_s: np.ndarray, start: pd.Timestamp, confidence: float) -> 
 
 
 def _to_stamp(start: pd.Timestamp, seconds: float) -> pd.Timestamp:
-    return start + pd.to_timedelta(seconds, unit="s") if math.isfinite(seconds) else pd.NaT
+    return start + pd.to_timedelta(seconds, unit="s") if math.isfinite(seconds) else cast(pd.Timestamp, pd.NaT)
 
 
 def _batch_eta(frame: pd.DataFrame, start: pd.Timestamp, confidence: float) -> pd.DataFrame:
@@ -238,7 +244,7 @@ def _typed(frame: pd.DataFrame, name: str, tz: Any) -> pd.DataFrame:
         if dtype.startswith("datetime64"):
             frame[column] = pd.to_datetime(frame[column], utc=True).dt.tz_convert(tz)
         elif dtype in ("int64", "float64", "bool"):
-            frame[column] = frame[column].astype(dtype)
+            frame[column] = frame[column].astype(np.dtype(dtype))
     return frame
 
 
@@ -362,7 +368,9 @@ class Comparison:
     Attributes:
         batches: per batch (schema ``comparison``): P50 ETAs of both sides, the
             mean paired difference of the ETA (hours) and of the cost (USD) with
-            confidence intervals, and a verdict (earlier / later / no clear difference).
+            confidence intervals, and a verdict (earlier / later / no clear difference: a change is
+            earlier/later when its confidence interval excludes 0 and its mean is at least
+            :data:`MIN_EFFECT_S` and :data:`MIN_EFFECT_FRACTION` of the base's mean time to finish).
         projects: the same per project.
         base, variant: the two forecasts.
     """
@@ -462,6 +470,7 @@ def _paired(
         censored = np.isnan(base_done) | np.isnan(variant_done)
         diff_h = (np.nan_to_num(variant_done, nan=horizon_s) - np.nan_to_num(base_done, nan=horizon_s)) / 3600
         mean_h, low_h, high_h = _mean_ci(diff_h, confidence)
+        base_time_s = float(np.mean(np.nan_to_num(base_done, nan=horizon_s)))
         cost = (group["spent_usd_variant"] - group["spent_usd_base"]).to_numpy(dtype=float)
         cost_mean, cost_low, cost_high = _mean_ci(cost, confidence)
         row: dict[str, Any] = dict(zip(keys, key, strict=True))
@@ -481,7 +490,7 @@ def _paired(
             "variant_p_complete": float(np.mean(~np.isnan(variant_done))),
             "n_censored": int(censored.sum()),
             "replications": len(group),
-            "verdict": _verdict(low_h, high_h),
+            "verdict": _verdict(mean_h, low_h, high_h, min_effect_h(base_time_s)),
         })
         rows.append(row)
     name = "comparison" if "batch" in keys else "project_comparison"
@@ -496,9 +505,15 @@ def _lookup(frame: pd.DataFrame, key: dict[str, Any], column: str) -> Any:
     return values.iloc[0] if len(values) else pd.NaT
 
 
-def _verdict(low: float, high: float) -> str:
-    if high < 0:
+def min_effect_h(base_time_s: float) -> float:
+    """The smallest ETA change (hours) called a difference, for a base that takes ``base_time_s`` on average."""
+    return max(MIN_EFFECT_S, MIN_EFFECT_FRACTION * base_time_s) / 3600
+
+
+def _verdict(mean: float, low: float, high: float, minimum: float) -> str:
+    """``earlier``/``later`` when the interval ``[low, high]`` excludes 0 and ``|mean| ≥ minimum`` (hours)."""
+    if high < 0 and mean <= -minimum:
         return "earlier"
-    if low > 0:
+    if low > 0 and mean >= minimum:
         return "later"
     return "no clear difference"

@@ -1,14 +1,13 @@
 """Reading scenarios and writing results (layer 7).
 
-Outputs are written atomically: everything goes to a temporary folder next to
-the target, which replaces the target only when complete.
+Outputs are written atomically, and only where nothing can be lost: see
+:mod:`labelsim.output` (re-exported here).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import shutil
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -16,21 +15,21 @@ from typing import Any
 
 import yaml
 
-from .scenario import LabelsimError, Scenario, ScenarioError
+from .output import OutputError, OutputTarget, _umask, check_output_folder, write_folder
+from .scenario import Scenario, ScenarioError
 
 __all__ = [
     "OutputError",
+    "OutputTarget",
     "check_output_folder",
+    "csv_writer",
     "load_scenario",
     "read_scenario_mapping",
+    "write_csv",
     "write_folder",
     "write_frames",
     "write_json",
 ]
-
-
-class OutputError(LabelsimError):
-    """An output folder cannot be written as asked."""
 
 
 def read_scenario_mapping(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -90,60 +89,25 @@ def load_scenario(
     return Scenario.from_mapping(data, source=str(path_or_mapping), overrides=overrides)
 
 
-def check_output_folder(folder: str | os.PathLike[str], *, force: bool) -> Path:
-    """Check that ``folder`` can be written (absent, empty, or ``force``)."""
-    target = Path(folder)
-    if target.exists() and not target.is_dir():
-        raise OutputError(f"--out {target}: exists and is not a folder")
-    if target.is_dir() and any(target.iterdir()) and not force:
-        raise OutputError(f"--out {target}: folder is not empty (use --force to replace it)")
-    parent = target.resolve().parent
-    if not parent.is_dir():
-        raise OutputError(f"--out {target}: parent folder {parent} does not exist")
-    return target
-
-
-def write_folder(
-    folder: str | os.PathLike[str],
-    writers: Mapping[str, Callable[[Path], None]],
-    *,
-    force: bool = False,
-) -> Path:
-    """Write files atomically into ``folder``.
-
-    ``writers`` maps a file name to a function that writes that file at the
-    given path.  All files are written into a temporary sibling folder, which
-    then replaces ``folder``; on any error nothing is left behind.
-    """
-    target = check_output_folder(folder, force=force)
-    parent = target.resolve().parent
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=parent))
-    os.chmod(staging, 0o777 & ~_umask())  # mkdtemp makes it private; a normal folder is expected
-    try:
-        for name, write in writers.items():
-            write(staging / name)
-        if target.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{target.name}.old.", dir=parent))
-            os.replace(target, old / "previous")
-            os.replace(staging, target)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(staging, target)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    return target
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def write_json(path: Path, payload: Mapping[str, Any]) -> None:
     """Write ``payload`` as indented JSON."""
     path.write_text(json.dumps(payload, indent=2, default=str) + "\n", encoding="utf-8")
+
+
+def csv_writer(frame: Any) -> Callable[[Path], None]:
+    """A writer (for :func:`write_folder`) of ``frame`` as CSV, see :func:`write_csv`."""
+    return lambda path: write_csv(path, frame)
+
+
+def write_csv(path: Path, frame: Any) -> None:
+    """Write a frame as CSV, timestamps to the second with their UTC offset (``2026-12-01 09:00:47+00:00``).
+
+    The frames keep full precision (and so does Parquet); a CSV is for people and spreadsheets.
+    """
+    rounded = {
+        column: frame[column].dt.round("s") for column in frame.columns if frame[column].dtype.kind == "M"
+    }
+    (frame.assign(**rounded) if rounded else frame).to_csv(path, index=False)
 
 
 def _has_pyarrow() -> bool:
@@ -154,6 +118,10 @@ def _has_pyarrow() -> bool:
     return True
 
 
+def _parquet_writer(frame: Any) -> Callable[[Path], None]:
+    return lambda path: frame.to_parquet(path, index=False)
+
+
 def write_frames(
     frames: Mapping[str, Any], payload: Mapping[str, Any], json_name: str
 ) -> dict[str, Callable[[Path], None]]:
@@ -161,9 +129,9 @@ def write_frames(
     writers: dict[str, Callable[[Path], None]] = {}
     parquet = _has_pyarrow()
     for name, frame in frames.items():
-        writers[f"{name}.csv"] = lambda path, frame=frame: frame.to_csv(path, index=False)
+        writers[f"{name}.csv"] = csv_writer(frame)
         if parquet:
-            writers[f"{name}.parquet"] = lambda path, frame=frame: frame.to_parquet(path, index=False)
+            writers[f"{name}.parquet"] = _parquet_writer(frame)
     writers[json_name] = lambda path: write_json(path, payload)
     return writers
 

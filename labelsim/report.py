@@ -6,6 +6,8 @@ with rich, a notebook displays them as they are.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 
 from .results import SimulationResult
@@ -19,6 +21,7 @@ __all__ = [
     "format_stamp",
     "money_lines",
     "project_forecast_table",
+    "zone_name",
 ]
 
 #: What the ETA column shows for a batch that does not finish within the horizon.
@@ -26,9 +29,14 @@ NOT_WITHIN_HORIZON = "not within horizon"
 _FINAL_WITHOUT_ETA = (*NOT_EXPECTED, ARCHIVE)
 
 
+def zone_name(stamp: pd.Timestamp) -> str:
+    """The abbreviation of the timestamp's zone at that moment (``UTC``, ``CET``, ``CEST``, ``+03``)."""
+    return stamp.strftime("%Z") or "local time"
+
+
 def format_stamp(stamp: pd.Timestamp) -> str:
-    """``2026-12-01 14:05`` (the timestamp's own time zone, to the minute)."""
-    return stamp.strftime("%Y-%m-%d %H:%M")
+    """``2026-12-01 14:05 CET`` (the timestamp's own time zone, to the minute, named)."""
+    return f"{stamp.strftime('%Y-%m-%d %H:%M')} {zone_name(stamp)}"
 
 
 def _eta_text(row: pd.Series) -> str:
@@ -95,12 +103,20 @@ def _short(stamp: pd.Timestamp) -> str:
     return stamp.strftime("%m-%d %H:%M") if pd.notna(stamp) else "later"
 
 
+def _zones(*stamps: pd.Timestamp) -> list[str]:
+    return [zone_name(s) for s in stamps if pd.notna(s)]
+
+
 def _percent(value: float) -> str:
     return f"{100 * value:.0f}%"
 
 
 def _range(low: pd.Timestamp, high: pd.Timestamp) -> str:
-    return f"{_short(low)} – {_short(high)}"
+    """``12-01 11:04 – 12-01 11:23 UTC``: one zone name, or one per end when they differ (DST)."""
+    zones = _zones(low, high)
+    if len(set(zones)) > 1:
+        return f"{_short(low)} {zones[0]} – {_short(high)} {zones[1]}"
+    return f"{_short(low)} – {_short(high)}" + (f" {zones[0]}" if zones else "")
 
 
 def forecast_table(eta: pd.DataFrame) -> pd.DataFrame:
@@ -141,7 +157,7 @@ def _hours(value: float) -> str:
 
 def comparison_table(comparison: pd.DataFrame) -> pd.DataFrame:
     """Paired differences variant − base per batch (or project), with a verdict."""
-    frame = {
+    frame: dict[str, Any] = {
         "Project": comparison["project"].to_numpy(),
     }
     if "batch" in comparison.columns:

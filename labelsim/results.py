@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from functools import cached_property
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -176,7 +176,7 @@ SCHEMAS: dict[str, list[tuple[str, str, str]]] = {
         ("variant_p_complete", "float64", "share of variant replications completing within the horizon"),
         ("n_censored", "int64", "pairs with a side not complete (its ETA counted as the horizon)"),
         ("replications", "int64", "number of paired replications"),
-        ("verdict", "object", "earlier | later | no clear difference (confidence interval vs 0)"),
+        ("verdict", "object", "earlier | later | no clear difference (CI vs 0, and a minimum effect)"),
     ],
 }
 SCHEMAS["project_comparison"] = [row for row in SCHEMAS["comparison"] if row[0] != "batch"]
@@ -266,7 +266,7 @@ def _stamps(start: pd.Timestamp, seconds: np.ndarray | list[float]) -> pd.Dateti
 
 
 def _stamp(start: pd.Timestamp, seconds: float) -> pd.Timestamp:
-    return pd.NaT if math.isnan(seconds) else start + pd.to_timedelta(seconds, unit="s")
+    return cast(pd.Timestamp, pd.NaT) if math.isnan(seconds) else start + pd.to_timedelta(seconds, unit="s")
 
 
 def build_result(
@@ -366,7 +366,7 @@ def _categorical(codes: np.ndarray, labels: list[str]) -> pd.Categorical:
     unique = list(dict.fromkeys(labels))
     position = {label: i for i, label in enumerate(unique)}
     mapping = np.array([position[label] for label in labels] + [0], dtype=np.int64)
-    return pd.Categorical.from_codes(mapping[codes], categories=unique)
+    return pd.Categorical.from_codes(mapping[codes], categories=pd.Index(unique))
 
 
 def _assignment_table(raw: RawRun) -> np.ndarray:
@@ -392,7 +392,9 @@ def _assignments(raw: RawRun, start: pd.Timestamp, table: np.ndarray) -> pd.Data
         "available_at": _stamps(start, table[:, 3]),
         "reserved_at": _stamps(start, table[:, 4]),
         "ended_at": _stamps(start, table[:, 5]),
-        "outcome": pd.Categorical.from_codes(outcome_codes[table[:, 6].astype(np.int64)], categories=outcome_labels),
+        "outcome": pd.Categorical.from_codes(
+            outcome_codes[table[:, 6].astype(np.int64)], categories=pd.Index(outcome_labels)
+        ),
         "wait_s": table[:, 4] - table[:, 3],
         "reward_usd": rewards[batch_idx],
         "fee_usd": fees[batch_idx],
