@@ -99,7 +99,7 @@ def parse_rate(value: object) -> float:
             rate = float(match.group(1)) / SECONDS[match.group(2).lower()]
             if math.isfinite(rate) and rate > 0:
                 return rate
-            raise ValueError(f"rate {value!r} must be positive")
+            raise ValueError(f"rate {value!r} must be positive and finite")
     raise ValueError(f"bad rate {value!r}: use N/s, N/min, N/h or N/d, e.g. 200/min")
 
 
