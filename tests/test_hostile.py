@@ -29,8 +29,15 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+import labelsim
 from labelsim import engine
 from labelsim.cli import app
+from labelsim.distributions import Constant
+from labelsim.forecast import forecast
+from labelsim.scenario import LabelsimError, Scenario, ScenarioError, limits
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENARIOS = ROOT / "scenarios"
 
 #: A small valid scenario; every case breaks one thing in it.
 BASE: dict[str, Any] = {
@@ -581,3 +588,100 @@ def test_hostile_input(name: str, tmp_path: Path, guard: None) -> None:
 
 def test_the_corpus_is_large_enough() -> None:
     assert len(CASES) >= 150
+
+
+# --------------------------------------------------------------------------- the same rules through the API
+
+
+def _base() -> dict[str, Any]:
+    return copy.deepcopy(BASE)
+
+
+def _problem(data: dict[str, Any]) -> ScenarioError:
+    with pytest.raises(ScenarioError) as info:
+        Scenario.from_mapping(data)
+    return info.value
+
+
+def test_side_effects_of_the_first_problem_are_not_counted() -> None:
+    data = _base()
+    data["projects"][0]["batches"][0]["items"] = -1  # pydantic also reports "projects: needs at least 1 item"
+    error = _problem(data)
+    assert error.field.endswith("week-49].items")
+    assert "more problem" not in str(error)
+    data = _base()
+    batch = data["projects"][0]["batches"][0]
+    batch["itmes"] = batch.pop("items")  # the unknown key explains the missing one
+    error = _problem(data)
+    assert error.field.endswith("itmes") and "more problem" not in str(error)
+
+
+def test_problems_at_other_fields_are_counted() -> None:
+    data = _base()
+    data["account"]["balance"] = -1
+    data["performers"][1]["size"] = 0
+    data["projects"][0]["batches"][0]["overlap"] = 0
+    error = _problem(data)
+    assert "(and 2 more problems)" in str(error), str(error)
+
+
+def test_messages_escape_control_characters() -> None:
+    data = _base()
+    data["projects"][0]["batches"][0]["name"] = "a\nb\x1b[31m"
+    message = str(_problem(data))
+    assert "\n" not in message and "\x1b" not in message
+    assert "\\n" in message and "\\x1b" in message
+
+
+def test_a_bare_number_is_a_constant_distribution() -> None:
+    data = _base()
+    data["performers"][0]["seconds_per_task"] = 30
+    data["performers"][0]["suites_per_session"] = 3
+    scenario = Scenario.from_mapping(data)
+    crowd = scenario.performers[0]
+    assert crowd.seconds_per_task == Constant(dist="constant", value=30)
+    assert crowd.suites_per_session.mean == 3
+    assert Scenario.from_mapping(scenario.to_mapping()) == scenario
+
+
+def test_warnings_reach_the_provenance() -> None:
+    data = _base()
+    data["events"][0]["at"] = "10d"
+    scenario = Scenario.from_mapping(data)
+    assert any("never happens" in w for w in scenario.lint())
+    assert scenario.lint() == scenario.lint()  # pure: the same answer every time
+    result = labelsim.simulate(scenario, seed=1, until="1d")
+    assert result.provenance["scenario_warnings"] == scenario.lint(86400.0)
+    beyond = Scenario.from_mapping(_base()).lint(3 * 86400.0)
+    assert any("--until" in w and "beyond" in w for w in beyond)
+
+
+def test_a_valid_scenario_has_no_warnings() -> None:
+    assert Scenario.from_mapping(_base()).lint() == []
+    for path in sorted(SCENARIOS.glob("*.yaml")):
+        assert labelsim.load_scenario(path).lint() == [], path.name
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [{"replications": 0}, {"replications": 10**12}, {"replications": True}, {"jobs": 0}, {"jobs": 10**9},
+     {"seed": -1}, {"seed": 2**200}, {"until": float("inf")}, {"until": float("nan")}, {"until": 1e300},
+     {"scheduler": "localhost"}, {"scheduler": "tcp://h:1", "executor": "processes"}],
+    ids=lambda kw: "-".join(f"{k}={str(v)[:12]}" for k, v in kw.items()),
+)
+def test_the_api_refuses_out_of_limit_arguments(kwargs: dict[str, Any]) -> None:
+    args = {"replications": 2, **kwargs}
+    with pytest.raises(LabelsimError):
+        forecast(Scenario.from_mapping(_base()), **args)
+
+
+def test_the_readme_states_the_limits() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for text in (
+        "≤ 1e9 USD", f"≤ {limits.MAX_ITEMS:,}", f"≤ {limits.MAX_ASSIGNMENTS:,}",
+        f"≤ {limits.MAX_HORIZON_S / 86400:.0f}d", f"≤ {limits.MAX_POPULATION:,}", f"≤ {limits.MAX_TEAM_SIZE:,}",
+        f"`sessions_per_hour` ≤ {limits.MAX_SESSIONS_PER_HOUR:,.0f}", f"≤ {limits.MAX_SUITES_PER_SESSION:,}",
+        f"`--jobs` ≤ {limits.MAX_JOBS}", f"`--replications` ≤ {limits.MAX_REPLICATIONS:,}",
+        f"{limits.MIN_YEAR}–{limits.MAX_YEAR - 1}", "10 MB",
+    ):
+        assert text in readme, text

@@ -77,17 +77,20 @@ def _unrelated(errors: Sequence[Any], data: Mapping[str, Any]) -> int:
     """How many fields other than the first have problems that are not side effects of the first one.
 
     Side effects: errors at the first one's field or inside or above it (the branches of a
-    union, a model check of the object holding it), and a "missing" key next to an unknown
-    key (a typo) in the same object.
+    union, a model check of the object holding it), errors of a list or object that failed
+    because an item inside it failed ("needs at least 1 item"), and a "missing" key next to
+    an unknown key (a typo) in the same object.
     """
     first_error = errors[0]
     first = _format_loc(first_error["loc"], data)
     typo_parent = _parent(first_error["loc"], data) if first_error["type"] == "extra_forbidden" else None
+    every = [_format_loc(error["loc"], data) for error in errors]
     places: set[str] = set()
-    for error in errors[1:]:
-        where = _format_loc(error["loc"], data)
+    for error, where in zip(errors[1:], every[1:], strict=True):
         if not where or not first or _nested(where, first) or _nested(first, where):
             continue
+        if any(other != where and _nested(other, where) for other in every):
+            continue  # a list or object that failed because an item inside it failed
         if error["type"] in ("missing", "extra_forbidden") and _parent(error["loc"], data) == typo_parent:
             continue
         places.add(where)
