@@ -18,7 +18,7 @@ from typing import Any
 import yaml
 
 from .scenario import LabelsimError, Scenario, ScenarioError
-from .scenario.yamlload import load_yaml
+from .scenario.yamlload import describe_yaml_error, load_yaml
 
 __all__ = [
     "MAX_SCENARIO_BYTES",
@@ -60,7 +60,7 @@ def read_scenario_mapping(path: str | os.PathLike[str]) -> dict[str, Any]:
     try:
         data = load_yaml(text)
     except yaml.YAMLError as exc:
-        raise ScenarioError("", _yaml_problem(exc), source=source) from None
+        raise ScenarioError("", describe_yaml_error(exc), source=source) from None
     except RecursionError:  # pragma: no cover - the loader's depth limit comes first
         raise ScenarioError("", "YAML nesting is too deep", source=source) from None
     if data is None:
@@ -121,18 +121,6 @@ def _read_capped(path: str | os.PathLike[str], source: str, size: int) -> str:
 def _os_reason(exc: BaseException) -> str:
     reason = getattr(exc, "strerror", None) or str(exc) or exc.__class__.__name__
     return str(reason)
-
-
-def _yaml_problem(exc: yaml.YAMLError) -> str:
-    """One line for a YAML error: what and where (line, column)."""
-    if isinstance(exc, yaml.reader.ReaderError):
-        char = chr(exc.character) if isinstance(exc.character, int) else exc.character
-        return f"YAML error: character {char!r} at offset {exc.position} is not allowed in YAML text"
-    mark = getattr(exc, "problem_mark", None)
-    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-    problem = getattr(exc, "problem", None) or (str(exc) if type(exc) is yaml.YAMLError else "") or "invalid syntax"
-    syntax = isinstance(exc, (yaml.scanner.ScannerError, yaml.parser.ParserError, yaml.composer.ComposerError))
-    return f"YAML {'syntax error' if syntax else 'error'}{where}: {problem}"
 
 
 def load_scenario(

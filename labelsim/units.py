@@ -55,6 +55,8 @@ def parse_duration(value: object, *, allow_negative: bool = False) -> float:
     elif isinstance(value, (int, float)):
         if value == 0:
             return 0.0
+        if not math.isfinite(value):
+            raise ValueError(f"duration {value!r} needs a unit and a finite number, e.g. 2h")
         raise ValueError(f"duration {value!r} needs a unit, e.g. '{value}s' or '{value}m'")
     elif isinstance(value, str):
         seconds = _parse_duration_text(value)

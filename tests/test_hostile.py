@@ -181,7 +181,8 @@ CASES["size-stream-without-end"] = Case(
 )
 CASES["size-stream-items-huge"] = Case(ERROR, ["stream.items"], _with((*B1, "stream", "items"), 10**8))
 CASES["size-stream-ends-before-start"] = Case(
-    ERROR, ["stream.until", "before it starts"], _with((*B1, "stream"), {"rate": "1/h", "start": "5h", "until": "2h"})
+    ERROR, ["stream.until", "at or before its start"],
+    _with((*B1, "stream"), {"rate": "1/h", "start": "5h", "until": "2h"}),
 )
 CASES["size-stream-ends-at-start"] = Case(
     ERROR, ["stream.until"], _with((*B1, "stream"), {"rate": "1/h", "start": "2h", "until": "2h"})
@@ -369,7 +370,7 @@ CASES["warn-top-up-after-horizon"] = Case(
 CASES["warn-overlap-beyond-people"] = Case(
     OK, ["overlap", "never be labeled"], _with((*B0, "overlap"), 1000)
 )
-CASES["warn-no-performers"] = Case(OK, ["never be labeled"], _with(("performers",), []))
+CASES["warn-no-performers"] = Case(OK, ["nothing will be labeled"], _with(("performers",), []))
 CASES["warn-reserved-without-in-flight"] = Case(
     OK, ["account.reserved", "in_flight"], _with(("account", "reserved"), 5.0)
 )

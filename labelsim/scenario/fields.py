@@ -148,6 +148,10 @@ def _plain_text(value: object) -> object:
 def _name(value: object) -> object:
     _plain_text(value)
     if isinstance(value, str):
+        if not value:
+            raise ValueError("a name must not be empty")
+        if len(value) > 200:
+            raise ValueError(f"name {_text(value)} is longer than 200 characters")
         if "/" in value:
             raise ValueError(f"name {_text(value)} must not contain '/' (it separates project/batch)")
         if value != value.strip():

@@ -213,8 +213,10 @@ def lint(scenario: Scenario, until_s: float | None = None) -> list[str]:
             if problem:
                 warnings.append(f"{where}: {moment.isoformat()} {problem}")
     people = sum(g.size if g.kind == "team" else g.population for g in scenario.performers)
+    if not scenario.performers:
+        warnings.append("performers: there are none, so nothing will be labeled")
     for project, batch in scenario.batches():
-        if batch.overlap > people:
+        if scenario.performers and batch.overlap > people:
             warnings.append(
                 f"projects[{project.name}].batches[{batch.name}].overlap: {batch.overlap} distinct performers "
                 f"per item, but the performer groups have {people} people in all: its items can never be labeled"

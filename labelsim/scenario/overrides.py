@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 
 from .errors import ScenarioError
-from .yamlload import load_yaml
+from .yamlload import describe_yaml_error, load_yaml
 
 __all__ = ["apply_overrides", "override_for"]
 
@@ -37,9 +37,9 @@ def apply_overrides(data: Mapping[str, Any], overrides: Sequence[str]) -> dict[s
         try:
             value = load_yaml(raw) if raw.strip() else ""
         except yaml.YAMLError as exc:
-            problem = getattr(exc, "problem", None) or str(exc) or exc.__class__.__name__
             shown = raw if len(raw) <= 60 else raw[:59] + "…"
-            raise ScenarioError(f"--set {key}", f"value {shown!r} is not valid YAML ({problem})") from None
+            problem = f"value {shown!r} is not valid YAML ({describe_yaml_error(exc)})"
+            raise ScenarioError(f"--set {key}", problem) from None
         _set_path(result, key.split("."), value, key)
     return result
 

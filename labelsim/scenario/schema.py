@@ -39,6 +39,7 @@ from .fields import (
     Status,
     Title,
     _Model,
+    _moment_text,
     _text,
     check_year,
 )
@@ -491,7 +492,7 @@ class Scenario(_Model):
     def _start(cls, value: object, info: Any) -> object:
         zone_name = info.data.get("timezone")
         stamp = parse_timestamp(value, ZoneInfo(zone_name) if zone_name else _dt.timezone.utc)
-        return check_year(stamp, "start")
+        return check_year(stamp)
 
     @model_validator(mode="after")
     def _cross_references(self) -> Scenario:
@@ -520,7 +521,7 @@ class Scenario(_Model):
                 if end <= begin:
                     raise ValueError(
                         f"projects[{project.name}].batches[{batch.name}].stream.until: the stream ends "
-                        f"({stream.until}) before it starts ({stream.start})"
+                        f"({_moment_text(stream.until)}) at or before its start ({_moment_text(stream.start)})"
                     )
         check_run_size(self)
         return self

@@ -24,7 +24,7 @@ import yaml
 from yaml.constructor import ConstructorError
 from yaml.nodes import MappingNode, Node
 
-__all__ = ["MAX_YAML_DEPTH", "MAX_YAML_VALUES", "ScenarioLoader", "load_yaml"]
+__all__ = ["MAX_YAML_DEPTH", "MAX_YAML_VALUES", "ScenarioLoader", "describe_yaml_error", "load_yaml"]
 
 #: Deepest nesting of lists and mappings accepted (a scenario needs about eight).
 MAX_YAML_DEPTH = 64
@@ -121,6 +121,18 @@ def count_values(data: Any, limit: int = MAX_YAML_VALUES) -> int:
         elif isinstance(item, list):
             stack.extend(item)
     return count
+
+
+def describe_yaml_error(exc: yaml.YAMLError) -> str:
+    """One line for a YAML error: what and where (line, column)."""
+    if isinstance(exc, yaml.reader.ReaderError):
+        char = chr(exc.character) if isinstance(exc.character, int) else exc.character
+        return f"YAML error: character {char!r} at offset {exc.position} is not allowed in YAML text"
+    mark = getattr(exc, "problem_mark", None)
+    where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+    problem = getattr(exc, "problem", None) or (str(exc) if type(exc) is yaml.YAMLError else "") or "invalid syntax"
+    syntax = isinstance(exc, (yaml.scanner.ScannerError, yaml.parser.ParserError, yaml.composer.ComposerError))
+    return f"YAML {'syntax error' if syntax else 'error'}{where}: {problem}"
 
 
 def load_yaml(text: str) -> Any:
