@@ -106,7 +106,7 @@ def check_scheduler(scheduler: object, executor: object = None) -> str | None:
         raise LabelsimError(
             f"scheduler: {_short(scheduler)} is not a scheduler address like tcp://10.0.0.5:8786 (protocol://host:port)"
         )
-    return scheduler
+    return match.group(0)
 
 
 def parse_until(until: str | float | None) -> float | None:

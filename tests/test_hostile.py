@@ -577,6 +577,8 @@ def test_hostile_input(name: str, tmp_path: Path, guard: None) -> None:
         for text in case.must:
             assert text in message, (text, message)
         assert not out.exists()
+        left = {p.name for p in tmp_path.iterdir()} - {scenario.name}
+        assert not left, left  # no staging folder or partial output either
     else:
         assert result.exit_code == 0, (result.exit_code, stderr, repr(result.exception))
         lines = [line for line in stderr.splitlines() if line.strip()]
