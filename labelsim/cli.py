@@ -22,7 +22,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from rich.table import Table
 
 from . import __version__
-from .engine import check_seed, parse_until, simulate
+from .engine import check_scheduler, check_seed, check_until, parse_until, simulate
 from .forecast import MIN_EFFECT_FRACTION, MIN_EFFECT_S, Comparison, Forecast, compare, forecast
 from .io import (
     OutputTarget,
@@ -42,7 +42,9 @@ from .report import (
     project_forecast_table,
 )
 from .results import SimulationResult
-from .scenario import LabelsimError
+from .scenario import LabelsimError, Scenario
+from .scenario.errors import one_line
+from .scenario.limits import MAX_JOBS, MAX_REPLICATIONS
 from .starter import bundled_scenarios, init_scenario
 from .yamlschema import scenario_json_schema
 
@@ -62,7 +64,7 @@ class _Commands(typer.core.TyperGroup):
             ctx = getattr(exc, "ctx", None)
             where = f"{ctx.command_path}: " if ctx is not None else ""
             message = exc.format_message().replace("Value error, ", "")  # type: ignore[attr-defined]
-            err.print(f"[bold red]error:[/] {escape(where + message)}", highlight=False)
+            err.print(f"[bold red]error:[/] {escape(one_line(where + message))}", highlight=False, soft_wrap=True)
             sys.exit(2)
         except typer.Abort:
             err.print("aborted")
@@ -104,8 +106,18 @@ SetOpt = Annotated[
 
 def fail(message: str) -> typer.Exit:
     """Print ``error: message`` on stderr; return the exit to raise (code 2)."""
-    err.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    err.print(f"[bold red]error:[/] {escape(one_line(message))}", highlight=False, soft_wrap=True)
     return typer.Exit(code=2)
+
+
+def preflight(spec: Scenario, until_s: float | None = None) -> None:
+    """Before running: refuse a run too large for ``until_s``, then print the scenario's warnings.
+
+    Warnings (:meth:`Scenario.lint`) are ``warning: ...`` lines on stderr, never fatal.
+    """
+    check_until(spec, until_s)
+    for warning in spec.lint(until_s):
+        err.print(f"warning: {one_line(warning)}", highlight=False, markup=False, soft_wrap=True)
 
 
 @contextmanager
@@ -160,6 +172,7 @@ def validate(scenario: ScenarioArg, overrides: SetOpt = None) -> None:
     """Check a scenario file; print a one-line summary or the first problem."""
     with user_errors():
         spec = load_scenario(scenario, overrides or ())
+    preflight(spec)
     n_batches = sum(len(p.batches) for p in spec.projects)
     out.print(
         f"ok: {spec.name} — {len(spec.projects)} project(s), {n_batches} batch(es), "
@@ -182,6 +195,7 @@ def run(
     with user_errors():
         spec = load_scenario(scenario, overrides or ())
         seed, until_s, target = check_run_options(seed, until, out_dir, force)
+        preflight(spec, until_s)
         with progress_bar("simulating") as update:
             result = simulate(spec, seed=seed, until=until_s, progress=update)
         render_run(result, sort.value if sort else None)
@@ -236,13 +250,17 @@ def write_run(result: SimulationResult, folder: Path | OutputTarget, *, force: b
     return write_folder(folder, writers, force=force, command=command)
 
 
-ReplicationsOpt = Annotated[int, typer.Option("--replications", "-n", min=1, help="Number of replications.")]
-JobsOpt = Annotated[int | None, typer.Option(min=1, help="Parallel workers (default: 1, serial).")]
+ReplicationsOpt = Annotated[
+    int, typer.Option("--replications", "-n", min=1, max=MAX_REPLICATIONS, help="Number of replications.")
+]
+JobsOpt = Annotated[int | None, typer.Option(min=1, max=MAX_JOBS, help="Parallel workers (default: 1, serial).")]
 ExecutorOpt = Annotated[
     ExecutorName | None,
     typer.Option(help="serial, processes (joblib) or dask (default: processes when --jobs > 1)."),
 ]
-SchedulerOpt = Annotated[str | None, typer.Option(help="Dask scheduler address, e.g. tcp://10.0.0.5:8786.")]
+SchedulerOpt = Annotated[
+    str | None, typer.Option(help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (implies --executor dask).")
+]
 SeedOpt = Annotated[int | None, typer.Option(help="Root seed (default: fresh, recorded in the output).")]
 UntilOpt = Annotated[str | None, typer.Option(help="Simulate at most this long, e.g. 3d (default: horizon).")]
 OutOpt = Annotated[Path | None, typer.Option("--out", help="Write the frames (CSV, Parquet) and provenance here.")]
@@ -265,7 +283,9 @@ def forecast_command(
     """Forecast ETAs with uncertainty: P10/P50/P90 per batch and per project."""
     with user_errors():
         spec = load_scenario(scenario, overrides or ())
-        seed, _, target = check_run_options(seed, until, out_dir, force)
+        seed, until_s, target = check_run_options(seed, until, out_dir, force)
+        check_scheduler(scheduler, executor.value if executor else None)
+        preflight(spec, until_s)
         with progress_bar("replications", replications) as update:
             result = forecast(
                 spec, replications, seed, executor.value if executor else None, jobs,
@@ -321,7 +341,9 @@ def compare_command(
         if variant is None and not overrides:
             raise LabelsimError("compare: give a variant file or at least one --set change")
         variant_spec = load_scenario(variant if variant is not None else base, overrides or ())
-        seed, _, target = check_run_options(seed, until, out_dir, force)
+        seed, until_s, target = check_run_options(seed, until, out_dir, force)
+        check_scheduler(scheduler, executor.value if executor else None)
+        preflight(variant_spec, until_s)
         with progress_bar("replications", 2 * replications) as update:
             result = compare(
                 base_spec, variant_spec, replications, seed, executor.value if executor else None, jobs,

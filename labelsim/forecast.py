@@ -312,6 +312,7 @@ def _provenance(reps: Replications, confidence: float) -> dict[str, Any]:
         "replications_per_s": round(reps.n / reps.wall_time_s, 3) if reps.wall_time_s > 0 else None,
         "horizon_s": reps.horizon_s,
         "labelsim_version": __version__,
+        "scenario_warnings": reps.scenario.lint(reps.horizon_s),
     }
 
 

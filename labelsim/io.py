@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -17,8 +18,10 @@ import yaml
 
 from .output import OutputError, OutputTarget, _umask, check_output_folder, write_folder
 from .scenario import Scenario, ScenarioError
+from .scenario.yamlload import describe_yaml_error, load_yaml
 
 __all__ = [
+    "MAX_SCENARIO_BYTES",
     "OutputError",
     "OutputTarget",
     "check_output_folder",
@@ -32,36 +35,91 @@ __all__ = [
 ]
 
 
+#: Largest scenario file read (bytes); scenarios are a few kilobytes.
+MAX_SCENARIO_BYTES = 10 * 1024 * 1024
+
+
 def read_scenario_mapping(path: str | os.PathLike[str]) -> dict[str, Any]:
-    """Read a YAML scenario file into a mapping (``yaml.safe_load``).
+    """Read a YAML scenario file into a mapping (:func:`labelsim.scenario.yamlload.load_yaml`).
+
+    Only a regular file of at most :data:`MAX_SCENARIO_BYTES` (10 MB) in UTF-8 is
+    read: a folder, FIFO, socket or device (``/dev/zero``) is refused after an
+    ``os.stat`` and before opening, so nothing blocks or reads forever.  The YAML
+    reader refuses duplicate keys, nesting deeper than 64 levels and alias bombs.
 
     Raises:
-        ScenarioError: missing, unreadable, empty, or not valid YAML.
+        ScenarioError: missing, not a regular file, too large, unreadable, not
+            UTF-8, empty, or not valid YAML.
     """
     source = str(path)
-    file = Path(path)
-    if not file.exists():
-        raise ScenarioError("", "no such file", source=source)
-    if file.is_dir():
-        raise ScenarioError("", "is a folder, not a scenario file", source=source)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError("", f"cannot read the file ({exc.__class__.__name__})", source=source) from None
+    info = _stat_scenario_file(path, source)
+    text = _read_capped(path, source, info.st_size)
     if not text.strip():
         raise ScenarioError("", "the file is empty", source=source)
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
-        problem = getattr(exc, "problem", None) or "invalid syntax"
-        raise ScenarioError("", f"YAML syntax error{where}: {problem}", source=source) from None
+        raise ScenarioError("", describe_yaml_error(exc), source=source) from None
+    except RecursionError:  # pragma: no cover - the loader's depth limit comes first
+        raise ScenarioError("", "YAML nesting is too deep", source=source) from None
     if data is None:
         raise ScenarioError("", "the file holds no scenario (only comments?)", source=source)
     if not isinstance(data, dict):
         raise ScenarioError("", f"a scenario must be a mapping of keys, not a {type(data).__name__}", source=source)
     return data
+
+
+def _stat_scenario_file(path: str | os.PathLike[str], source: str) -> os.stat_result:
+    """``os.stat`` the file (following links); refuse anything but a regular file of sane size."""
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        raise ScenarioError("", "no such file", source=source) from None
+    except (OSError, ValueError) as exc:  # permissions, a name too long, a NUL byte in the name
+        raise ScenarioError("", f"cannot read the file ({_os_reason(exc)})", source=source) from None
+    mode = info.st_mode
+    if stat.S_ISDIR(mode):
+        raise ScenarioError("", "is a folder, not a scenario file", source=source)
+    if not stat.S_ISREG(mode):
+        kind = (
+            "a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode)
+            else "a device" if stat.S_ISCHR(mode) or stat.S_ISBLK(mode) else "not a regular file"
+        )
+        raise ScenarioError("", f"is {kind}, not a regular scenario file", source=source)
+    if info.st_size > MAX_SCENARIO_BYTES:
+        raise ScenarioError(
+            "", f"the file is {info.st_size:,} bytes; a scenario file may have at most {MAX_SCENARIO_BYTES:,}",
+            source=source,
+        )
+    return info
+
+
+def _read_capped(path: str | os.PathLike[str], source: str, size: int) -> str:
+    """Read at most ``MAX_SCENARIO_BYTES`` (+1 to notice growth) without blocking, decode UTF-8."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):  # swapped for something else since the stat
+                raise ScenarioError("", "is not a regular scenario file", source=source)
+            with os.fdopen(fd, "rb", closefd=False) as handle:
+                raw = handle.read(MAX_SCENARIO_BYTES + 1)
+        finally:
+            os.close(fd)
+    except OSError as exc:
+        raise ScenarioError("", f"cannot read the file ({_os_reason(exc)})", source=source) from None
+    if len(raw) > MAX_SCENARIO_BYTES:
+        raise ScenarioError("", f"the file is larger than {MAX_SCENARIO_BYTES:,} bytes", source=source)
+    if b"\0" in raw:
+        raise ScenarioError("", "is a binary file (it holds NUL bytes), not a YAML scenario", source=source)
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ScenarioError("", f"is not UTF-8 text (bad byte at offset {exc.start})", source=source) from None
+
+
+def _os_reason(exc: BaseException) -> str:
+    reason = getattr(exc, "strerror", None) or str(exc) or exc.__class__.__name__
+    return str(reason)
 
 
 def load_scenario(

@@ -166,7 +166,20 @@ BEFORE_VALIDATORS: dict[str, _Handler] = {
     "Shift._lower_days": _days,
     "Shift._clock": lambda gen, schema: _clock(),
     "Scenario._start": lambda gen, schema: _start(),
+    "_name": lambda gen, schema: {**gen.generate_inner(schema["schema"]), "pattern": NAME_PATTERN},
+    "_batch_ref": lambda gen, schema: {**gen.generate_inner(schema["schema"]), "pattern": BATCH_REF_PATTERN},
+    "_plain_text": lambda gen, schema: gen.generate_inner(schema["schema"]),
+    "_Dist._no_bools": lambda gen, schema: gen.generate_inner(schema["schema"]),
+    "_bare_number": lambda gen, schema: {
+        "anyOf": [{"type": "number", "minimum": 0}, gen.generate_inner(schema["schema"])],
+        "description": "a distribution {dist: ..., ...}, or a bare number for a constant",
+    },
 }
+
+#: A name: no '/', no control characters, no leading or trailing space.
+NAME_PATTERN = r"^[^/\s\x00-\x1f\x7f](?:[^/\x00-\x1f\x7f]*[^/\s\x00-\x1f\x7f])?$"
+#: A batch named in an event: ``batch`` or ``project/batch``.
+BATCH_REF_PATTERN = r"^[^/\x00-\x1f\x7f]+(?:/[^/\x00-\x1f\x7f]+)?$"
 
 
 def _yaml_default(value: Any, inner: JsonSchemaValue) -> Any:
