@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .engine import replicate, simulate
     from .forecast import Comparison, Forecast, compare, forecast
     from .io import load_scenario
+    from .planning import Plan, Sweep, plan, sweep
     from .results import SCHEMAS, SimulationResult
     from .scenario import LabelsimError, Scenario, ScenarioError
 
@@ -32,14 +33,18 @@ _EXPORTS: dict[str, str] = {
     "Comparison": "forecast",
     "Forecast": "forecast",
     "LabelsimError": "scenario",
+    "Plan": "planning",
     "Scenario": "scenario",
     "ScenarioError": "scenario",
     "SimulationResult": "results",
+    "Sweep": "planning",
     "compare": "forecast",
     "forecast": "forecast",
     "load_scenario": "io",
+    "plan": "planning",
     "replicate": "engine",
     "simulate": "engine",
+    "sweep": "planning",
 }
 
 __all__ = [
@@ -47,15 +52,19 @@ __all__ = [
     "Comparison",
     "Forecast",
     "LabelsimError",
+    "Plan",
     "Scenario",
     "ScenarioError",
     "SimulationResult",
+    "Sweep",
     "__version__",
     "compare",
     "forecast",
     "load_scenario",
+    "plan",
     "replicate",
     "simulate",
+    "sweep",
 ]
 
 

@@ -143,6 +143,7 @@ def replicate(
     until: str | float | None = None,
     progress: ProgressFn | None = None,
     keep_runs: bool = False,
+    first: int = 0,
 ) -> Replications:
     """Run ``replications`` independent runs of ``scenario``, in chunks, on an executor.
 
@@ -161,6 +162,8 @@ def replicate(
         progress: called as ``progress(done, total)`` after each chunk.
         keep_runs: also bring back every run's full records (memory grows with the
             replications; by default tasks return a few compact rows per replication).
+        first: number of the first replication (run ``first .. first + replications - 1``),
+            to add replications to an earlier call with the same seed.
     """
     spec = as_scenario(scenario)
     if isinstance(replications, bool) or not isinstance(replications, int) or replications < 1:
@@ -175,7 +178,10 @@ def replicate(
         raise LabelsimError(f"chunk_size: must be a positive integer, got {chunk_size!r}")
     entropy = RandomStreams(check_seed(seed)).entropy
     until_s = parse_until(until)
-    chunks = [list(range(i, min(i + chunk_size, replications))) for i in range(0, replications, chunk_size)]
+    if isinstance(first, bool) or not isinstance(first, int) or first < 0:
+        raise LabelsimError(f"first: must be a non-negative integer, got {first!r}")
+    end = first + replications
+    chunks = [list(range(i, min(i + chunk_size, end))) for i in range(first, end, chunk_size)]
     task = functools.partial(run_chunk, spec, entropy, until_s=until_s, keep_runs=keep_runs)
     done = 0
 
