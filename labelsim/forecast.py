@@ -14,6 +14,8 @@ than the horizon": a quantile that falls among them is NaT (not within horizon).
 from __future__ import annotations
 
 import math
+import sys
+import types
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -648,3 +650,17 @@ def _verdict(low: float, high: float) -> str:
     if low > 0:
         return "later"
     return "no clear difference"
+
+
+class _CallableModule(types.ModuleType):
+    """This module, callable as :func:`forecast`.
+
+    Importing ``labelsim.forecast`` (as ``labelsim.cli`` and ``labelsim.planning`` do) makes the
+    package attribute ``labelsim.forecast`` this module instead of the function; calling it still forecasts.
+    """
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Forecast:
+        return forecast(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

@@ -437,7 +437,7 @@ def plan(
             CI of each chosen batch's P50 ETA is at most this wide (e.g. ``10m``),
             up to ``max_replications``.
         tolerance: real parameters: stop when the answer is bracketed this tightly
-            (default: one assignment's cost for ``account.balance``, else 2% of the answer).
+            (default: one assignment's cost for ``account.balance``, else 5% of the answer).
         integer: force an integer (True) or real (False) search.
         grid: values of the first, coarse pass over the range (at least 2: the ends); spaced
             geometrically when the range spans a factor of 4 or more from a positive low end.
@@ -476,7 +476,7 @@ def plan(
     if deadline_s is None and not money:
         raise LabelsimError("deadline: give the deadline the batches must meet, e.g. 3d or 2026-12-04T18:00")
     if tolerance is None:
-        tolerance = min(_cost(base, b) for _, b in base.batches()) if money else -0.02  # < 0: relative, 2 %
+        tolerance = min(_cost(base, b) for _, b in base.batches()) if money else -0.05  # < 0: relative, 5 %
     elif isinstance(tolerance, bool) or not isinstance(tolerance, (int, float)) or not tolerance > 0:
         raise LabelsimError(f"tolerance: must be a positive number, got {tolerance!r}")
     chosen = _chosen(base, batches)
