@@ -190,15 +190,15 @@ class Analytic:
     note: str
 
 
-def _remaining_assignments(batch: Batch) -> float:
+def _remaining_assignments(batch: Batch, scenario: Scenario) -> float:
     """Assignments a batch still needs from the start (expected, for streams)."""
-    items = batch.items
-    if batch.stream is not None:
-        stream_items = batch.stream.items
-        if stream_items is None and batch.stream.until is not None and not isinstance(batch.stream.until, _dt.datetime):
-            stream_items = batch.stream.rate * max(0.0, float(batch.stream.until) - float(
-                batch.stream.start if not isinstance(batch.stream.start, _dt.datetime) else 0.0))
-        items += stream_items or 0
+    items = float(batch.items)
+    stream = batch.stream
+    if stream is not None:
+        begin = scenario.offset_s(stream.start)
+        end = scenario.horizon if stream.until is None else min(scenario.horizon, scenario.offset_s(stream.until))
+        expected = stream.rate * max(0.0, end - begin)
+        items += expected if stream.items is None else min(float(stream.items), expected)
     total = math.ceil(items / batch.tasks_per_suite) * batch.overlap
     done = 0
     if batch.state is not None:
@@ -250,7 +250,7 @@ def _capacity(scenario: Scenario, until_s: float, demand_batches: list[Batch]) -
     capacity = 0.0
     for group in scenario.performers:
         if isinstance(group, TeamGroup):
-            suite_s = np.mean([_suite_seconds(group, b) for b in demand_batches])
+            suite_s = float(np.mean([_suite_seconds(group, b) for b in demand_batches]))
             capacity += group.size * _on_shift_s(scenario, group, until_s) / suite_s
         else:
             sessions = group.sessions_per_hour * _session_hours(scenario, group, until_s)
@@ -260,7 +260,7 @@ def _capacity(scenario: Scenario, until_s: float, demand_batches: list[Batch]) -
 
 def _utilisation(scenario: Scenario, until_s: float) -> float:
     batches = [b for _, b in scenario.batches() if _launched(scenario, b)]
-    demand = sum(_remaining_assignments(b) for b in batches)
+    demand = sum(_remaining_assignments(b, scenario) for b in batches)
     capacity = _capacity(scenario, until_s, batches)
     return demand / capacity if capacity > 0 else math.inf
 
@@ -272,7 +272,7 @@ def analytic_guess(
     batches = [b for p, b in scenario.batches() if (p.name, b.name) in set(chosen)]
     launched = [b for _, b in scenario.batches() if _launched(scenario, b)]
     if vary == "account.balance":
-        money = sum(_remaining_assignments(b) * _cost(scenario, b) for b in launched)
+        money = sum(_remaining_assignments(b, scenario) * _cost(scenario, b) for b in launched)
         return Analytic(money, "money", "the cost of every remaining assignment of the launched batches; exact when "
                         "no top-up comes and no item streams in (skipped and expired work is not charged)")
     group = _group(scenario, vary)
@@ -296,7 +296,7 @@ def analytic_guess(
                  and group.speed is None and group.skip_rate == 0 and group.abandon_rate == 0
                  and all(b.tasks_per_suite == 1 and b.overlap == 1 and b.upload_rate is None
                          and b.launch_at in (0, 0.0) and b.state is None for b in launched))
-        jobs = round(sum(_remaining_assignments(b) for b in launched))
+        jobs = round(sum(_remaining_assignments(b, scenario) for b in launched))
         if exact:
             mean = group.seconds_per_task.mean
             size = 1
@@ -304,13 +304,13 @@ def analytic_guess(
                 size += 1
             return Analytic(size, "exact makespan", f"exact P(makespan ≤ deadline) of {jobs} exponential suites on an "
                             "always-on team; the simulation differs only by sampling noise")
-        work_s = sum(_remaining_assignments(b) * _suite_seconds(group, b) for b in launched)
+        work_s = sum(_remaining_assignments(b, scenario) * _suite_seconds(group, b) for b in launched)
         on_shift = _on_shift_s(scenario, group, deadline_s) / deadline_s
-        size = math.ceil(work_s / (deadline_s * on_shift)) if on_shift > 0 else None
-        return Analytic(size, "throughput", "mean work ÷ on-shift time until the deadline: no margin for random "
+        needed = math.ceil(work_s / (deadline_s * on_shift)) if on_shift > 0 else None
+        return Analytic(needed, "throughput", "mean work ÷ on-shift time until the deadline: no margin for random "
                         "work times, the last suites' tail or skips; the simulation adds what the confidence needs")
     if isinstance(group, CrowdGroup) and field == "sessions_per_hour":
-        need = sum(_remaining_assignments(b) for b in launched) / (1 - group.skip_rate - group.abandon_rate)
+        need = sum(_remaining_assignments(b, scenario) for b in launched) / (1 - group.skip_rate - group.abandon_rate)
         for other in others:  # capacity the other groups bring
             need -= _capacity(scenario.model_copy(update={"performers": (other,)}), deadline_s, launched)
         per_rate = _session_hours(scenario, group, deadline_s) * group.suites_per_session.mean
@@ -536,7 +536,7 @@ def plan(
     if progress is not None:
         progress(done_before, done_before)
 
-    frontier = _typed_frontier(pd.DataFrame(sorted(evaluated.values(), key=lambda r: r["value"])), start.tz)
+    frontier = _typed_frontier(pd.DataFrame([evaluated[v] for v in sorted(evaluated)]), start.tz)
     reachable = bool(passing)
     answer = evaluated[good] if reachable else evaluated[float(candidates[-1])]
     what = ("no chosen batch goes No money" if money else "the chosen batches are Completed")
