@@ -24,6 +24,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .engine import replicate, simulate
     from .forecast import Comparison, Forecast, compare, forecast
     from .io import load_scenario
+    from .logs import read_log
     from .planning import Plan, Sweep, plan, sweep
     from .results import SCHEMAS, SimulationResult
     from .scenario import LabelsimError, Scenario, ScenarioError
@@ -42,6 +43,7 @@ _EXPORTS: dict[str, str] = {
     "forecast": "forecast",
     "load_scenario": "io",
     "plan": "planning",
+    "read_log": "logs",
     "replicate": "engine",
     "simulate": "engine",
     "sweep": "planning",
@@ -62,6 +64,7 @@ __all__ = [
     "forecast",
     "load_scenario",
     "plan",
+    "read_log",
     "replicate",
     "simulate",
     "sweep",

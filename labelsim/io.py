@@ -166,3 +166,39 @@ def write_frames(
             writers[f"{name}.parquet"] = lambda path, frame=frame: frame.to_parquet(path, index=False)
     writers[json_name] = lambda path: write_json(path, payload)
     return writers
+
+
+__all__ += ["write_export"]
+
+
+def write_export(log: Any, path: str | os.PathLike[str], format: str = "toloka", *, force: bool = False) -> Path:
+    """Write an assignment log (:func:`labelsim.logs.read_log`, :func:`labelsim.logs.log_from_result`) as a
+    platform export file: ``"toloka"`` (TSV), ``"mturk"`` or ``"figure-eight"`` (CSV), atomically.
+
+    The text is :func:`labelsim.logs.format_export`'s; it goes to a temporary file next to ``path`` that
+    replaces ``path`` only when complete.
+
+    Raises:
+        OutputError: ``path`` exists (without ``force``), is a folder, or its folder does not exist.
+        LogError: an unknown format or a frame that is not an assignment log.
+    """
+    from .logs import format_export
+
+    target = Path(path)
+    if target.is_dir():
+        raise OutputError(f"{target}: is a folder; give a file name for the export")
+    if target.exists() and not force:
+        raise OutputError(f"{target}: exists (use force=True to replace it)")
+    if not target.resolve().parent.is_dir():
+        raise OutputError(f"{target}: folder {target.resolve().parent} does not exist")
+    text = format_export(log, format)
+    handle, staging = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.resolve().parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
+            out.write(text)
+        os.chmod(staging, 0o666 & ~_umask())
+        os.replace(staging, target)
+    except BaseException:
+        Path(staging).unlink(missing_ok=True)
+        raise
+    return target

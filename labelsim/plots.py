@@ -118,3 +118,40 @@ def plot_eta(eta: pd.DataFrame, ax: Axes | None = None) -> Axes:
     ax.set_yticks(range(len(eta)), _labels(eta))
     ax.invert_yaxis()
     return _finish(ax, "ETA: P10–P90 and median", legend=False)
+
+
+__all__ += ["plot_backtest"]
+
+
+def plot_backtest(rows: pd.DataFrame, ax: Axes | None = None) -> Axes:
+    """Predicted against actual remaining time, log-log (``backtest`` frame from :func:`labelsim.backtest.score`).
+
+    Each forecast is a dot at (actual, P50) with a bar from P10 to P90; the platform formula's forecast of the
+    same moment is a cross; points on the line y = x are exact, below it too early.  Infinite or zero
+    forecasts are not drawn.
+    """
+    import numpy as np
+
+    ax = _axes(ax, figsize=(6, 6))
+    actual = rows["actual_h"].to_numpy(dtype=float)
+    p10, p50, p90 = (rows[c].to_numpy(dtype=float) for c in ("p10_h", "p50_h", "p90_h"))
+    platform = rows["platform_h"].to_numpy(dtype=float)
+    shown = (actual > 0) & np.isfinite(actual)
+    mine = shown & (p50 > 0) & np.isfinite(p50)
+    ax.errorbar(actual[mine], p50[mine], yerr=[p50[mine] - np.maximum(p10[mine], p50[mine] * 1e-3),
+                                               np.where(np.isfinite(p90[mine]), p90[mine], p50[mine]) - p50[mine]],
+                fmt="o", color="#08519c", ecolor="#9ecae1", capsize=2, label="labelsim P50 (P10–P90)")
+    theirs = shown & (platform > 0) & np.isfinite(platform)
+    ax.plot(actual[theirs], platform[theirs], "x", color="#de2d26", label="platform formula")
+    values = np.concatenate([actual[shown], p50[mine], platform[theirs]])
+    low, high = (values.min() / 1.5, values.max() * 1.5) if len(values) else (0.1, 10.0)
+    ax.plot([low, high], [low, high], color="#737373", lw=1, ls="--", label="exact (y = x)")
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlim(low, high)
+    ax.set_ylim(low, high)
+    ax.set_xlabel("actual remaining time (h)")
+    ax.set_ylabel("predicted remaining time (h)")
+    ax.legend(frameon=False)
+    ax.set_title("Backtest: predicted vs actual remaining time")
+    return ax

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ._version import __version__
+from .logs import LOG_SCHEMAS
 from .model import OUTCOME_NAMES, SUBMITTED, RawRun
 from .scenario import Scenario
 
@@ -212,6 +213,7 @@ SCHEMAS["sweep"] = [
     *SCHEMAS["replications"],
 ]
 SCHEMAS["sweep_summary"] = [SCHEMAS["sweep"][0], *SCHEMAS["eta"]]
+SCHEMAS.update(LOG_SCHEMAS)  # assignment_log, backtest, backtest_summary (labelsim.logs)
 
 
 #: The frames of one simulated run (the others in :data:`SCHEMAS` belong to forecasts).

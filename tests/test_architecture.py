@@ -20,9 +20,9 @@ LAYERS: dict[str, int] = {
     "units": 0, "rng": 0, "distributions": 0, "theory": 0, "calendar": 0, "_version": 0,
     "scenario": 1,
     "model": 2,
-    "results": 3,
+    "results": 3, "logs": 3,
     "engine": 4, "replication": 4,
-    "forecast": 5, "planning": 5,
+    "forecast": 5, "planning": 5, "backtest": 5,
     "plots": 6, "report": 6,
     "io": 7, "cli": 7, "__main__": 7,
 }

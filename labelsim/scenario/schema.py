@@ -1,4 +1,4 @@
-"""The scenario schema (layer 1): what a user writes in a scenario file.
+"""The scenario schema: what a user writes in a scenario file.
 
 A scenario describes an account, projects with batches (their labeling queue,
 overlap, price, launch time, uploads), groups of performers, and timed events
@@ -9,15 +9,10 @@ Times: ``start`` is a timestamp; every other moment (``launch_at``, an event's
 ``at``…) is either an offset from the start (``0h``, ``2d``) or a timestamp.
 Durations are in the units of :mod:`labelsim.units` and stored in seconds;
 money is in USD.
-
-Use :meth:`Scenario.from_mapping` (or :func:`labelsim.load_scenario`) to
-validate user input: it raises :class:`ScenarioError` with one message naming
-the field and the problem.
 """
 
 from __future__ import annotations
 
-import copy
 import datetime as _dt
 import difflib
 import math
@@ -25,170 +20,14 @@ from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    PlainSerializer,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import BeforeValidator, Field, ValidationError, field_validator, model_validator
 
-from .calendar import ACTIVITY_PRESETS, WEEKDAYS
-from .distributions import CountDistribution, Distribution, Geometric
-from .units import parse_duration, parse_rate, parse_timestamp
-
-__all__ = [
-    "STATUSES",
-    "Account",
-    "Batch",
-    "BatchState",
-    "CrowdGroup",
-    "Event",
-    "LabelsimError",
-    "Policy",
-    "Project",
-    "Scenario",
-    "ScenarioError",
-    "Shift",
-    "Stream",
-    "TeamGroup",
-    "TopUp",
-    "apply_overrides",
-]
-
-#: The eleven batch statuses, spelled as the platform shows them.
-STATUSES: tuple[str, ...] = (
-    "New",
-    "Loading",
-    "Queued",
-    "Processing",
-    "Completed",
-    "Error",
-    "Canceled",
-    "No money",
-    "Archive",
-    "Stopping",
-    "Stopped",
-)
-
-_QUEUE_WORDS = {"ONE": 1, "TWO": 2, "THREE": 3, "FOUR": 4, "FIVE": 5}
-
-
-class LabelsimError(ValueError):
-    """An error the user can fix (bad input); the CLI turns it into exit code 2."""
-
-
-class ScenarioError(LabelsimError):
-    """A scenario (file, mapping or override) is invalid.
-
-    Attributes:
-        field: where the problem is, e.g. ``projects[search].batches[week-49].overlap``.
-        problem: what is wrong with it.
-    """
-
-    def __init__(self, field: str, problem: str, *, source: str | None = None) -> None:
-        self.field, self.problem, self.source = field, problem, source
-        where = f"{source}: " if source else ""
-        super().__init__(f"{where}{field}: {problem}" if field else f"{where}{problem}")
-
-
-# --------------------------------------------------------------------------- field types
-
-
-def _positive_duration(value: object) -> float:
-    seconds = parse_duration(value)
-    if seconds <= 0:
-        raise ValueError(f"duration {value!r} must be positive")
-    return seconds
-
-
-def _moment(value: object) -> float | _dt.datetime:
-    """An offset from the start (seconds) or a timestamp (a datetime, naive = scenario zone)."""
-    if isinstance(value, _dt.datetime):
-        return value
-    if isinstance(value, _dt.date):
-        return _dt.datetime(value.year, value.month, value.day)
-    if isinstance(value, str) and len(value.strip()) >= 10 and value.strip()[:4].isdigit() and value.strip()[4] == "-":
-        text = value.strip()
-        if text.endswith(("Z", "z")):
-            text = text[:-1] + "+00:00"
-        try:
-            return _dt.datetime.fromisoformat(text)
-        except ValueError:
-            raise ValueError(f"bad timestamp {value!r}: use ISO 8601, e.g. 2026-12-01T15:00:00Z") from None
-    return parse_duration(value)
-
-
-def _queue(value: object) -> object:
-    if isinstance(value, bool):
-        raise ValueError(f"labeling queue must be 1..5 or ONE..FIVE, got {value!r}")
-    if isinstance(value, str):
-        word = value.strip().upper()
-        if word in _QUEUE_WORDS:
-            return _QUEUE_WORDS[word]
-        if word.isdigit():
-            return int(word)
-        raise ValueError(f"labeling queue {value!r} is not 1..5 or ONE..FIVE")
-    return value
-
-
-def _status(value: object) -> object:
-    if isinstance(value, str):
-        key = value.strip().lower().replace("_", " ")
-        for status in STATUSES:
-            if status.lower() == key:
-                return status
-        raise ValueError(f"unknown status {value!r}; one of: {', '.join(STATUSES)}")
-    return value
-
-
-def _rate(value: object) -> float:
-    return parse_rate(value)
-
-
-def _seconds_text(seconds: float) -> str:
-    text = repr(seconds)
-    return f"{seconds:f}s" if "e" in text else f"{text}s"  # durations take no exponent
-
-
-def _moment_text(moment: float | _dt.datetime) -> str:
-    return moment.isoformat() if isinstance(moment, _dt.datetime) else _seconds_text(moment)
-
-
-# Stored in seconds (per second for rates); dumped back as text that validates again.
-PositiveDuration = Annotated[
-    float, BeforeValidator(_positive_duration), PlainSerializer(_seconds_text, when_used="json")
-]
-Moment = Annotated[float | _dt.datetime, BeforeValidator(_moment), PlainSerializer(_moment_text, when_used="json")]
-Rate = Annotated[float, BeforeValidator(_rate), PlainSerializer(lambda r: f"{r!r}/s", when_used="json")]
-LabelingQueue = Annotated[int, BeforeValidator(_queue), Field(ge=1, le=5)]
-Status = Annotated[
-    Literal[
-        "New", "Loading", "Queued", "Processing", "Completed", "Error", "Canceled",
-        "No money", "Archive", "Stopping", "Stopped",
-    ],
-    BeforeValidator(_status),
-]
-Name = Annotated[str, Field(min_length=1, max_length=200)]
-
-
-def _not_bool(value: object) -> object:
-    if isinstance(value, bool):
-        raise ValueError(f"expected a whole number, got {value!r}")
-    return value
-
-
-#: A whole number; YAML's true/false are refused rather than read as 1/0.
-Count = Annotated[int, BeforeValidator(_not_bool)]
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
-
+from ..calendar import ACTIVITY_PRESETS, WEEKDAYS
+from ..distributions import CountDistribution, Distribution, Geometric
+from ..units import parse_timestamp
+from .errors import ScenarioError, scenario_error
+from .fields import Count, LabelingQueue, Moment, Name, PositiveDuration, Rate, Status, _Model
+from .overrides import apply_overrides, override_for
 
 # --------------------------------------------------------------------------- account & policy
 
@@ -394,7 +233,43 @@ class Activity(_Model):
         return self
 
 
-class CrowdGroup(_Model):
+class Limits(_Model):
+    """Per-performer limits (the platform's "earnings caps" / task limits).
+
+    ``per_batch``: at most this many suites (assignments, whatever their outcome
+    except skipped) per performer in one batch; ``per_day``: at most this many per
+    performer per local calendar day, over all batches.  Absent = no limit.
+    """
+
+    per_batch: Count | None = Field(default=None, ge=1)
+    per_day: Count | None = Field(default=None, ge=1)
+
+
+class PerformerGroupBase(_Model):
+    """What every performer group has: a name, per-task work times, speeds, skips and abandons.
+
+    Per suite a performer skips it with ``skip_rate`` (returned at once,
+    SKIPPED), abandons it with ``abandon_rate`` (held until the time limit and
+    EXPIRED), or works the sum of its tasks' ``seconds_per_task`` (seconds)
+    times the person's ``speed`` factor (1.0 when absent), EXPIRING if that
+    exceeds the time limit.
+    """
+
+    name: Name
+    seconds_per_task: Distribution
+    speed: Distribution | None = None
+    skip_rate: float = Field(default=0.0, ge=0, lt=1)
+    abandon_rate: float = Field(default=0.0, ge=0, lt=1)
+    limits: Limits | None = None
+
+    @model_validator(mode="after")
+    def _rates(self) -> PerformerGroupBase:
+        if self.skip_rate + self.abandon_rate >= 1:
+            raise ValueError("skip_rate + abandon_rate must be below 1")
+        return self
+
+
+class CrowdGroup(PerformerGroupBase):
     """Crowd performers: sessions arrive, take suites one after another, and leave.
 
     Sessions arrive as a Poisson process with ``sessions_per_hour`` on average
@@ -408,23 +283,12 @@ class CrowdGroup(_Model):
     times the person's ``speed`` factor, and EXPIRES if that exceeds the limit.
     """
 
-    name: Name
     kind: Literal["crowd"]
     sessions_per_hour: float = Field(gt=0)
     activity: Annotated[Activity, BeforeValidator(_activity)] = Activity()
     population: Count = Field(default=1000, ge=1)
     top10_share: float = Field(default=0.5, ge=0.1, lt=1)
     suites_per_session: CountDistribution = Geometric(dist="geometric", mean=5)
-    seconds_per_task: Distribution
-    speed: Distribution | None = None
-    skip_rate: float = Field(default=0.0, ge=0, lt=1)
-    abandon_rate: float = Field(default=0.0, ge=0, lt=1)
-
-    @model_validator(mode="after")
-    def _rates(self) -> CrowdGroup:
-        if self.skip_rate + self.abandon_rate >= 1:
-            raise ValueError("skip_rate + abandon_rate must be below 1")
-        return self
 
 
 class Shift(_Model):
@@ -451,27 +315,16 @@ class Shift(_Model):
         return value
 
 
-class TeamGroup(_Model):
+class TeamGroup(PerformerGroupBase):
     """In-house performers: ``size`` fixed people who wait for work while on shift.
 
     ``shifts`` absent means always on.  A member finishes the suite in hand
     when the shift ends.  Speeds, skips and abandons work as for the crowd.
     """
 
-    name: Name
     kind: Literal["team"]
     size: Count = Field(ge=1, le=100000)
     shifts: tuple[Shift, ...] | None = None
-    seconds_per_task: Distribution
-    speed: Distribution | None = None
-    skip_rate: float = Field(default=0.0, ge=0, lt=1)
-    abandon_rate: float = Field(default=0.0, ge=0, lt=1)
-
-    @model_validator(mode="after")
-    def _rates(self) -> TeamGroup:
-        if self.skip_rate + self.abandon_rate >= 1:
-            raise ValueError("skip_rate + abandon_rate must be below 1")
-        return self
 
 
 PerformerGroup = Annotated[CrowdGroup | TeamGroup, Field(discriminator="kind")]
@@ -711,27 +564,11 @@ class Scenario(_Model):
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
-            error = _scenario_error(exc, data, source)
-            culprit = _override_for(error.field, overrides)
+            error = scenario_error(exc, data, source)
+            culprit = override_for(error.field, overrides)
             if culprit is None:
                 raise error from None
             raise ScenarioError(error.field, f"{error.problem} (from --set {culprit})", source=source) from None
-
-
-def _override_for(field: str, overrides: Sequence[str]) -> str | None:
-    """The override whose key names the invalid ``field`` (its names in order), if any."""
-    for text in overrides:
-        names = [n for n in text.partition("=")[0].strip().split(".") if n not in ("batches", "projects", "performers")]
-        position = 0
-        for name in names:
-            position = field.find(name, position)
-            if position < 0:
-                break
-            position += len(name)
-        else:
-            if names:
-                return text
-    return None
 
 
 def _event_field(event: Event) -> str:
@@ -746,224 +583,3 @@ def _check_unique(names: Sequence[str], where: str, what: str) -> None:
         seen.add(name)
 
 
-# --------------------------------------------------------------------------- error messages
-
-
-def _scenario_error(exc: ValidationError, data: Mapping[str, Any], source: str | None) -> ScenarioError:
-    errors = exc.errors(include_url=False)
-    # an unknown key usually explains a "missing" one next to it (a typo): report it first
-    errors = sorted(errors, key=lambda e: e["type"] != "extra_forbidden")
-    first = errors[0]
-    field = _format_loc(first["loc"], data)
-    problem = _format_problem(first, data)
-    if not field and ": " in problem and not problem.startswith(("a ", "an ")):
-        field, problem = problem.split(": ", 1)
-    if len(errors) > 1:
-        problem += f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})"
-    return ScenarioError(field, problem, source=source)
-
-
-def _format_loc(loc: tuple[Any, ...], data: Any) -> str:
-    """Turn a pydantic location into ``projects[name].batches[name].field``."""
-    parts: list[str] = []
-    node = data
-    for key in loc:
-        if isinstance(key, int):
-            item = node[key] if isinstance(node, Sequence) and not isinstance(node, str) and key < len(node) else None
-            label = item.get("name") if isinstance(item, Mapping) else None
-            parts.append(f"[{label}]" if isinstance(label, str) else f"[{key}]")
-            node = item
-        elif isinstance(node, Mapping) and key not in node and key in (node.get("kind"), node.get("dist")):
-            continue  # the tag of a discriminated union
-        elif isinstance(node, Mapping) and key not in node and str(key).startswith(("function-", "tagged-union")):
-            continue
-        else:
-            parts.append(f".{key}" if parts else str(key))
-            node = node.get(key) if isinstance(node, Mapping) else None
-    return "".join(parts)
-
-
-def _format_problem(error: Mapping[str, Any], data: Any) -> str:
-    kind = error["type"]
-    message = str(error["msg"])
-    value = error.get("input")
-    if kind == "extra_forbidden":
-        name = str(error["loc"][-1]) if error["loc"] else "?"
-        allowed = _allowed_keys(error["loc"][:-1], data)
-        hint = difflib.get_close_matches(name, allowed, 1) if allowed else []
-        suggestion = f"; did you mean {hint[0]!r}?" if hint else ""
-        return f"unknown key{suggestion}"
-    if kind == "missing":
-        return "required key is missing"
-    if kind == "union_tag_invalid":
-        ctx = error.get("ctx", {})
-        key = str(ctx.get("discriminator", "kind")).strip("'")
-        return f"unknown {key} {ctx.get('tag')!r}; one of {ctx.get('expected_tags')}"
-    if kind == "union_tag_not_found":
-        ctx = error.get("ctx", {})
-        return f"needs the key {ctx.get('discriminator', '').strip(chr(39))}"
-    for prefix in ("Value error, ", "Assertion failed, "):
-        if message.startswith(prefix):
-            return message[len(prefix):]
-    message = _plain_message(message)
-    if value is not None and not isinstance(value, (Mapping, list, tuple)):
-        return f"{message} (got {value!r})"
-    return message
-
-
-_COMPARISONS = (
-    ("Input should be greater than or equal to ", "must be ≥ "),
-    ("Input should be greater than ", "must be > "),
-    ("Input should be less than or equal to ", "must be ≤ "),
-    ("Input should be less than ", "must be < "),
-    ("Input should be ", "must be "),
-)
-
-
-def _plain_message(message: str) -> str:
-    if message.startswith(("Tuple should have at least", "List should have at least")):
-        count = message.split("at least ", 1)[1].split(" ", 1)[0]
-        return f"needs at least {count} item{'s' if count != '1' else ''}"
-    for old, new in _COMPARISONS:
-        if message.startswith(old):
-            return new + message[len(old):]
-    return message[0].lower() + message[1:] if message else message
-
-
-def _allowed_keys(loc: tuple[Any, ...], data: Any) -> list[str]:
-    """Field names allowed at ``loc`` (for "did you mean" hints)."""
-    model: Any = Scenario
-    node = data
-    for key in loc:
-        if isinstance(key, int):
-            node = node[key] if isinstance(node, Sequence) and key < len(node) else None
-            continue
-        if isinstance(node, Mapping) and key not in node:
-            continue
-        node = node.get(key) if isinstance(node, Mapping) else None
-        model = _field_model(model, str(key), node)
-    if isinstance(node, Mapping) and "dist" in node:
-        return _distribution_keys(str(node["dist"]))
-    if model is None:
-        return []
-    if isinstance(node, Mapping) and model in (CrowdGroup, TeamGroup):
-        model = CrowdGroup if node.get("kind") == "crowd" else TeamGroup
-    return [f.alias or name for name, f in model.model_fields.items()]
-
-
-def _distribution_keys(name: str) -> list[str]:
-    from . import distributions
-
-    for cls in (
-        distributions.Exponential, distributions.LogNormal, distributions.Gamma, distributions.Constant,
-        distributions.Uniform, distributions.Empirical, distributions.Geometric,
-    ):
-        if cls.model_fields["dist"].annotation.__args__[0] == name:  # type: ignore[union-attr]
-            return [f.alias or n for n, f in cls.model_fields.items()]
-    return []
-
-
-def _field_model(model: Any, key: str, node: Any) -> Any:
-    if not (isinstance(model, type) and issubclass(model, BaseModel)) or key not in model.model_fields:
-        return None
-    candidates = {
-        ("Scenario", "account"): Account, ("Scenario", "policy"): Policy,
-        ("Scenario", "projects"): Project, ("Scenario", "performers"): CrowdGroup,
-        ("Scenario", "events"): Event, ("Account", "top_ups"): TopUp,
-        ("Project", "batches"): Batch, ("Batch", "stream"): Stream,
-        ("Batch", "state"): BatchState, ("TeamGroup", "shifts"): Shift,
-        ("CrowdGroup", "activity"): Activity, ("Event", "set_queue"): SetQueue,
-        ("Event", "add_items"): AddItems,
-    }
-    found = candidates.get((model.__name__, key))
-    if found is CrowdGroup and isinstance(node, list):
-        return CrowdGroup
-    return found
-
-
-# --------------------------------------------------------------------------- overrides
-
-
-def apply_overrides(data: Mapping[str, Any], overrides: Sequence[str]) -> dict[str, Any]:
-    """Apply ``KEY=VALUE`` overrides to a copy of a scenario mapping.
-
-    Keys are dotted paths; list items are chosen by name (or index), and
-    ``batches.NAME`` reaches a batch in any project.  Examples:
-    ``batches.week-49.labeling_queue=1``, ``performers.crowd.sessions_per_hour=80``,
-    ``account.balance=500``, ``policy.queue=work_conserving``.  Values are read
-    as YAML (``1`` is a number, ``true`` a boolean, ``{a: 1}`` a mapping).
-
-    Raises:
-        ScenarioError: for a malformed override or a name that does not exist.
-    """
-    result = copy.deepcopy(dict(data))
-    for text in overrides:
-        key, sep, raw = text.partition("=")
-        key = key.strip()
-        if not sep or not key:
-            raise ScenarioError(f"--set {text}", "expected KEY=VALUE, e.g. account.balance=500")
-        try:
-            value = yaml.safe_load(raw) if raw.strip() else ""
-        except yaml.YAMLError as exc:
-            raise ScenarioError(f"--set {key}", f"value {raw!r} is not valid YAML ({exc.__class__.__name__})") from None
-        _set_path(result, key.split("."), value, key)
-    return result
-
-
-def _set_path(root: dict[str, Any], parts: list[str], value: Any, key: str) -> None:
-    if parts[0] == "batches" and len(parts) < 3:
-        raise ScenarioError(f"--set {key}", "name a batch and a field, e.g. batches.week-49.labeling_queue=1")
-    if parts[0] == "batches":
-        parent: Any = _find_batch_mapping(root, parts[1], key)
-        parts = parts[2:]
-    else:
-        parent = root
-    for _i, part in enumerate(parts[:-1]):
-        child = _child(parent, part, key, create=True)
-        parent = child
-    last = parts[-1]
-    if isinstance(parent, list):
-        index = _list_index(parent, last, key)
-        parent[index] = value
-    elif isinstance(parent, dict):
-        parent[last] = value
-    else:
-        raise ScenarioError(f"--set {key}", f"cannot set {last!r} inside a {type(parent).__name__}")
-
-
-def _child(parent: Any, part: str, key: str, *, create: bool) -> Any:
-    if isinstance(parent, dict):
-        if part not in parent or parent[part] is None:
-            if not create:
-                raise ScenarioError(f"--set {key}", f"no key {part!r}")
-            parent[part] = {}
-        return parent[part]
-    if isinstance(parent, list):
-        return parent[_list_index(parent, part, key)]
-    raise ScenarioError(f"--set {key}", f"cannot go into {part!r}: it is a {type(parent).__name__}")
-
-
-def _list_index(items: list[Any], part: str, key: str) -> int:
-    for index, item in enumerate(items):
-        if isinstance(item, Mapping) and item.get("name") == part:
-            return index
-    if part.isdigit() and int(part) < len(items):
-        return int(part)
-    names = [str(i.get("name")) for i in items if isinstance(i, Mapping) and "name" in i]
-    raise ScenarioError(f"--set {key}", f"no item named {part!r} (names: {', '.join(names) or 'none'})")
-
-
-def _find_batch_mapping(root: Mapping[str, Any], ref: str, key: str) -> dict[str, Any]:
-    project_name, _, batch_name = ref.rpartition("/")
-    found = [
-        batch
-        for project in root.get("projects") or []
-        if isinstance(project, Mapping) and (not project_name or project.get("name") == project_name)
-        for batch in project.get("batches") or []
-        if isinstance(batch, dict) and batch.get("name") == batch_name
-    ]
-    if len(found) == 1:
-        return found[0]
-    if not found:
-        raise ScenarioError(f"--set {key}", f"no batch named {ref!r}")
-    raise ScenarioError(f"--set {key}", f"batch name {ref!r} is ambiguous; write project/batch")

@@ -1,0 +1,117 @@
+"""``--set KEY=VALUE`` overrides of a scenario mapping, applied before validation."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import yaml
+
+from .errors import ScenarioError
+
+__all__ = ["apply_overrides", "override_for"]
+
+
+
+
+def apply_overrides(data: Mapping[str, Any], overrides: Sequence[str]) -> dict[str, Any]:
+    """Apply ``KEY=VALUE`` overrides to a copy of a scenario mapping.
+
+    Keys are dotted paths; list items are chosen by name (or index), and
+    ``batches.NAME`` reaches a batch in any project.  Examples:
+    ``batches.week-49.labeling_queue=1``, ``performers.crowd.sessions_per_hour=80``,
+    ``account.balance=500``, ``policy.queue=work_conserving``.  Values are read
+    as YAML (``1`` is a number, ``true`` a boolean, ``{a: 1}`` a mapping).
+
+    Raises:
+        ScenarioError: for a malformed override or a name that does not exist.
+    """
+    result = copy.deepcopy(dict(data))
+    for text in overrides:
+        key, sep, raw = text.partition("=")
+        key = key.strip()
+        if not sep or not key:
+            raise ScenarioError(f"--set {text}", "expected KEY=VALUE, e.g. account.balance=500")
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else ""
+        except yaml.YAMLError as exc:
+            raise ScenarioError(f"--set {key}", f"value {raw!r} is not valid YAML ({exc.__class__.__name__})") from None
+        _set_path(result, key.split("."), value, key)
+    return result
+
+
+def _set_path(root: dict[str, Any], parts: list[str], value: Any, key: str) -> None:
+    if parts[0] == "batches" and len(parts) < 3:
+        raise ScenarioError(f"--set {key}", "name a batch and a field, e.g. batches.week-49.labeling_queue=1")
+    if parts[0] == "batches":
+        parent: Any = _find_batch_mapping(root, parts[1], key)
+        parts = parts[2:]
+    else:
+        parent = root
+    for _i, part in enumerate(parts[:-1]):
+        child = _child(parent, part, key, create=True)
+        parent = child
+    last = parts[-1]
+    if isinstance(parent, list):
+        index = _list_index(parent, last, key)
+        parent[index] = value
+    elif isinstance(parent, dict):
+        parent[last] = value
+    else:
+        raise ScenarioError(f"--set {key}", f"cannot set {last!r} inside a {type(parent).__name__}")
+
+
+def _child(parent: Any, part: str, key: str, *, create: bool) -> Any:
+    if isinstance(parent, dict):
+        if part not in parent or parent[part] is None:
+            if not create:
+                raise ScenarioError(f"--set {key}", f"no key {part!r}")
+            parent[part] = {}
+        return parent[part]
+    if isinstance(parent, list):
+        return parent[_list_index(parent, part, key)]
+    raise ScenarioError(f"--set {key}", f"cannot go into {part!r}: it is a {type(parent).__name__}")
+
+
+def _list_index(items: list[Any], part: str, key: str) -> int:
+    for index, item in enumerate(items):
+        if isinstance(item, Mapping) and item.get("name") == part:
+            return index
+    if part.isdigit() and int(part) < len(items):
+        return int(part)
+    names = [str(i.get("name")) for i in items if isinstance(i, Mapping) and "name" in i]
+    raise ScenarioError(f"--set {key}", f"no item named {part!r} (names: {', '.join(names) or 'none'})")
+
+
+def _find_batch_mapping(root: Mapping[str, Any], ref: str, key: str) -> dict[str, Any]:
+    project_name, _, batch_name = ref.rpartition("/")
+    found = [
+        batch
+        for project in root.get("projects") or []
+        if isinstance(project, Mapping) and (not project_name or project.get("name") == project_name)
+        for batch in project.get("batches") or []
+        if isinstance(batch, dict) and batch.get("name") == batch_name
+    ]
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        raise ScenarioError(f"--set {key}", f"no batch named {ref!r}")
+    raise ScenarioError(f"--set {key}", f"batch name {ref!r} is ambiguous; write project/batch")
+
+
+def override_for(field: str, overrides: Sequence[str]) -> str | None:
+    """The override whose key names the invalid ``field`` (its names in order), if any."""
+    for text in overrides:
+        names = [n for n in text.partition("=")[0].strip().split(".") if n not in ("batches", "projects", "performers")]
+        position = 0
+        for name in names:
+            position = field.find(name, position)
+            if position < 0:
+                break
+            position += len(name)
+        else:
+            if names:
+                return text
+    return None
+
