@@ -7,6 +7,7 @@ short message on stderr and exit code 2; nothing is written.
 from __future__ import annotations
 
 import json
+import math
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -33,6 +34,7 @@ from .io import (
     write_frames,
     write_json,
 )
+from .planning import Plan, Sweep, plan, sweep
 from .report import (
     batch_table,
     comparison_table,
@@ -46,6 +48,7 @@ from .scenario import LabelsimError, Scenario
 from .scenario.errors import one_line
 from .scenario.limits import MAX_JOBS, MAX_REPLICATIONS
 from .starter import bundled_scenarios, init_scenario
+from .units import format_duration
 from .yamlschema import scenario_json_schema
 
 # click's UsageError (typer >= 0.20 vendors click, older versions use the click package):
@@ -267,6 +270,15 @@ OutOpt = Annotated[Path | None, typer.Option("--out", help="Write the frames (CS
 ForceOpt = Annotated[bool, typer.Option(help="Replace a non-empty --out folder.")]
 
 
+PrecisionOpt = Annotated[
+    str | None,
+    typer.Option(help="Add replications until each batch's P50 ETA has a 95% CI this narrow, e.g. 10m."),
+]
+MaxReplicationsOpt = Annotated[
+    int | None, typer.Option("--max-replications", min=1, help="Cap of --precision (default 4000).")
+]
+
+
 @app.command("forecast")
 def forecast_command(
     scenario: ScenarioArg,
@@ -279,6 +291,8 @@ def forecast_command(
     out_dir: OutOpt = None,
     force: ForceOpt = False,
     overrides: SetOpt = None,
+    precision: PrecisionOpt = None,
+    max_replications: MaxReplicationsOpt = None,
 ) -> None:
     """Forecast ETAs with uncertainty: P10/P50/P90 per batch and per project."""
     with user_errors():
@@ -286,10 +300,11 @@ def forecast_command(
         seed, until_s, target = check_run_options(seed, until, out_dir, force)
         check_scheduler(scheduler, executor.value if executor else None)
         preflight(spec, until_s)
-        with progress_bar("replications", replications) as update:
+        with progress_bar("replications") as update:
             result = forecast(
                 spec, replications, seed, executor.value if executor else None, jobs,
-                lambda done, _total: update(done), scheduler=scheduler, until=until,
+                lambda done, total: update(done / total), scheduler=scheduler, until=until,
+                precision=precision, max_replications=max_replications,
             )
         render_forecast(result)
         if target is not None:
@@ -307,6 +322,8 @@ def render_forecast(result: Forecast) -> None:
         f"{p['wall_time_s']:.1f} s; ETA = when a batch is Completed; 'later' = beyond the horizon",
         highlight=False,
     )
+    if "precision_s" in p:
+        out.print(precision_line(p), highlight=False)
 
 
 def write_forecast(result: Forecast, folder: Path | OutputTarget, *, force: bool, argv: list[str]) -> Path:
@@ -392,6 +409,202 @@ def init_command(
 def schema_command() -> None:
     """Print the JSON Schema of scenario files as written in YAML (for editors)."""
     typer.echo(json.dumps(scenario_json_schema(), indent=2, ensure_ascii=False))
+
+
+# --------------------------------------------------------------------------- capacity planning
+
+
+def precision_line(p: dict[str, Any]) -> str:
+    """How adaptive replications ended (forecast ``--precision``)."""
+    widest = format_duration(p["p50_ci_width_max_s"]) if math.isfinite(p["p50_ci_width_max_s"]) else "unbounded"
+    target = format_duration(p["precision_s"])
+    if p["precision_met"]:
+        return f"precision {target} met: widest 95% CI of a P50 ETA {widest} after {p['replications']} replications"
+    return (f"precision {target} NOT met: the cap of {p['max_replications']} replications was hit with the widest "
+            f"95% CI of a P50 ETA {widest} (raise --max-replications)")
+
+
+def parse_vary(text: str) -> tuple[str, tuple[float, float]]:
+    """``KEY=LO..HI`` → ``(KEY, (LO, HI))``; whole numbers stay ints."""
+    key, sep, span = text.partition("=")
+    low, dots, high = span.partition("..")
+    if not sep or not key.strip() or not dots:
+        raise LabelsimError(f"--vary {text}: expected KEY=LO..HI, e.g. performers.crowd.sessions_per_hour=5..200")
+    try:
+        bounds = tuple(int(v) if v.strip().lstrip("-").isdigit() else float(v) for v in (low, high))
+    except ValueError:
+        raise LabelsimError(f"--vary {text}: LO and HI must be numbers, e.g. 5..200") from None
+    if not bounds[0] < bounds[1]:
+        raise LabelsimError(f"--vary {text}: LO must be below HI")
+    return key.strip(), (bounds[0], bounds[1])
+
+
+def parse_grid(texts: list[str]) -> dict[str, list[str]]:
+    """``["KEY=V1,V2", …]`` → ``{KEY: [V1, V2]}`` (values read as YAML later)."""
+    grid: dict[str, list[str]] = {}
+    for text in texts:
+        key, sep, values = text.partition("=")
+        items = [v.strip() for v in values.split(",")]
+        if not sep or not key.strip() or not all(items):
+            raise LabelsimError(f"--grid {text}: expected KEY=V1,V2,..., e.g. performers.crowd.sessions_per_hour=20,40")
+        if key.strip() in grid:
+            raise LabelsimError(f"--grid {key.strip()}: given twice; list all its values in one --grid")
+        grid[key.strip()] = items
+    if not grid:
+        raise LabelsimError("--grid: give at least one KEY=V1,V2,...")
+    return grid
+
+
+def frontier_table(result: Plan) -> Table:
+    """The values tried, as a rich table (times in the scenario's zone, named)."""
+    zone = result.scenario.timezone
+    table = Table(title=escape(f"Frontier — {result.vary}"), title_justify="left")
+    headers = ["value", "n", "P(on time)", "95% CI", f"ETA P50 ({zone})", f"ETA P90 ({zone})", "cost P50",
+               "utilisation"]
+    for header in headers:
+        table.add_column(escape(header), justify="left" if header.startswith("ETA") else "right", no_wrap=True)
+
+    def when(stamp: Any) -> str:
+        return "not within horizon" if pd.isna(stamp) else f"{stamp:%a %m-%d %H:%M}"
+
+    for row in result.frontier.itertuples(index=False):
+        value = f"{row.value:.0f}" if result.integer else f"{row.value:.4g}"
+        mark = " ←" if result.required is not None and row.value == result.required else ""
+        table.add_row(
+            value + mark, str(row.replications), f"{row.p_on_time:.2f}",
+            f"[{row.p_on_time_lo:.2f}, {row.p_on_time_hi:.2f}]", when(row.eta_p50_at), when(row.eta_p90_at),
+            f"{row.cost_p50_usd:.2f} USD", f"{row.utilisation:.2f}",
+        )
+    return table
+
+
+def render_plan(result: Plan) -> None:
+    """Print the answer, the analytic guess and the frontier."""
+    out.print(("answer: " if result.reachable else "") + result.message, highlight=False, markup=False)
+    guess = result.analytic
+    if guess.value is not None:
+        shown = f"{guess.value:.0f}" if result.integer else f"{guess.value:.4g}"
+        out.print(f"analytic guess ({guess.method}): {shown} — {guess.note}", highlight=False, markup=False)
+    else:
+        out.print(f"analytic guess: none ({guess.note})", highlight=False, markup=False)
+    out.print(frontier_table(result))
+    p = result.provenance
+    out.print(
+        f"{p['values_tried']} values tried, {p['replications_run']} replications in all (common random numbers, "
+        f"seed {p['seed']}), {p['wall_time_s']:.1f} s",
+        highlight=False,
+    )
+
+
+def write_plan(result: Plan, folder: Path | OutputTarget, *, force: bool, argv: list[str]) -> Path:
+    """Write the frontier (CSV, Parquet when pyarrow is installed) and plan.json atomically into ``folder``.
+
+    The report (report.html / report.md) can be added here: extend the writers before ``write_folder``.
+    """
+    command = ["labelsim", *argv]
+    payload = {**result.to_dict(), "command": command, "scenario": result.scenario.to_mapping()}
+    writers = write_frames(result.frames(), payload, "plan.json")
+    return write_folder(folder, writers, force=force, command=command)
+
+
+@app.command("plan")
+def plan_command(
+    scenario: ScenarioArg,
+    vary: Annotated[str, typer.Option(help="KEY=LO..HI, e.g. performers.crowd.sessions_per_hour=5..200.")],
+    deadline: Annotated[
+        str | None, typer.Option(help="When the batches must be Completed: 3d or 2026-12-04T18:00 (scenario zone).")
+    ] = None,
+    confidence: Annotated[float, typer.Option(help="Required probability of meeting the deadline.")] = 0.9,
+    batch: Annotated[
+        list[str] | None, typer.Option("--batch", help="A batch that must finish (repeatable; default: all launched).")
+    ] = None,
+    replications: Annotated[
+        int, typer.Option("--replications", "-n", min=1, help="Replications per value tried.")
+    ] = 100,
+    precision: PrecisionOpt = None,
+    max_replications: MaxReplicationsOpt = None,
+    jobs: JobsOpt = None,
+    executor: ExecutorOpt = None,
+    scheduler: SchedulerOpt = None,
+    seed: SeedOpt = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Write the frontier and plan.json here.")] = None,
+    force: ForceOpt = False,
+    overrides: SetOpt = None,
+) -> None:
+    """Capacity plan: the smallest value of a parameter that meets a deadline with the given confidence."""
+    with user_errors():
+        spec = load_scenario(scenario, overrides or ())
+        key, between = parse_vary(vary)
+        seed, _, target = check_run_options(seed, None, out_dir, force)
+        check_scheduler(scheduler, executor.value if executor else None)
+        preflight(spec, None)
+        with progress_bar("planning") as update:
+            result = plan(
+                spec, key, between, deadline, confidence, batch or None, replications, seed,
+                executor.value if executor else None, jobs, scheduler=scheduler, precision=precision,
+                max_replications=max_replications, progress=lambda done, total: update(done / total),
+            )
+        render_plan(result)
+        if target is not None:
+            written = write_plan(result, target, force=force, argv=sys.argv[1:])
+            err.print(f"wrote {written}", highlight=False, markup=False)
+
+
+@app.command("sweep")
+def sweep_command(
+    scenario: ScenarioArg,
+    grid: Annotated[
+        list[str], typer.Option("--grid", help="KEY=V1,V2,... (repeatable: the Cartesian product is run).")
+    ],
+    replications: ReplicationsOpt = 100,
+    jobs: JobsOpt = None,
+    executor: ExecutorOpt = None,
+    scheduler: SchedulerOpt = None,
+    seed: SeedOpt = None,
+    until: UntilOpt = None,
+    out_dir: OutOpt = None,
+    force: ForceOpt = False,
+    overrides: SetOpt = None,
+) -> None:
+    """Run every combination of parameter values, each with the same replications (long-format rows)."""
+    with user_errors():
+        spec = load_scenario(scenario, overrides or ())
+        values = parse_grid(grid)
+        seed, until_s, target = check_run_options(seed, until, out_dir, force)
+        check_scheduler(scheduler, executor.value if executor else None)
+        preflight(spec, until_s)
+        with progress_bar("sweep") as update:
+            result = sweep(
+                spec, values, replications, seed, executor.value if executor else None, jobs,
+                scheduler=scheduler, until=until, progress=lambda done, total: update(done / total),
+            )
+        render_sweep(result)
+        if target is not None:
+            command = ["labelsim", *sys.argv[1:]]
+            payload = {"provenance": result.provenance, "grid": result.grid, "command": command,
+                       "scenario": spec.to_mapping()}
+            written = write_folder(
+                target, write_frames(result.frames(), payload, "sweep.json"), force=force, command=command
+            )
+            err.print(f"wrote {written}", highlight=False, markup=False)
+
+
+def render_sweep(result: Sweep) -> None:
+    """Print one row per (point, batch): the parameters, ETA P50, P(complete), cost P50."""
+    summary = result.summary
+    frame = summary[["point", *result.grid]].copy()
+    frame["batch"] = summary["batch"]
+    frame["ETA P50"] = [("not within horizon" if pd.isna(s) else f"{s:%Y-%m-%d %H:%M %Z}") for s in summary["eta_p50"]]
+    frame["P(complete)"] = [f"{p:.0%}" for p in summary["p_complete"]]
+    frame["cost P50"] = [f"{c:.2f} USD" for c in summary["cost_p50_usd"]]
+    frame["No money"] = [f"{p:.0%}" for p in summary["p_no_money"]]
+    out.print(rich_table(frame, title=f"Sweep — {len(result.grid)} parameter(s), {result.provenance['points']} points"))
+    p = result.provenance
+    out.print(
+        f"{p['replications']} replications per point (common random numbers, seed {p['seed']}), "
+        f"{p['wall_time_s']:.1f} s",
+        highlight=False,
+    )
 
 
 def main(prog_name: str | None = None) -> None:

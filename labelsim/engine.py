@@ -210,6 +210,7 @@ def replicate(
     until: str | float | None = None,
     progress: ProgressFn | None = None,
     keep_runs: bool = False,
+    first: int = 0,
 ) -> Replications:
     """Run ``replications`` independent runs of ``scenario``, in chunks, on an executor.
 
@@ -228,6 +229,8 @@ def replicate(
         progress: called as ``progress(done, total)`` after each chunk.
         keep_runs: also bring back every run's full records (memory grows with the
             replications; by default tasks return a few compact rows per replication).
+        first: number of the first replication (run ``first .. first + replications - 1``),
+            to add replications to an earlier call with the same seed.
     """
     spec = as_scenario(scenario)
     check_replications(replications)
@@ -242,7 +245,10 @@ def replicate(
     entropy = RandomStreams(check_seed(seed)).entropy
     until_s = parse_until(until)
     check_until(spec, until_s)
-    chunks = [list(range(i, min(i + chunk_size, replications))) for i in range(0, replications, chunk_size)]
+    if isinstance(first, bool) or not isinstance(first, int) or first < 0:
+        raise LabelsimError(f"first: must be a non-negative integer, got {first!r}")
+    end = first + replications
+    chunks = [list(range(i, min(i + chunk_size, end))) for i in range(first, end, chunk_size)]
     task = functools.partial(run_chunk, spec, entropy, until_s=until_s, keep_runs=keep_runs)
     done = 0
 

@@ -120,6 +120,11 @@ SCHEMAS: dict[str, list[tuple[str, str, str]]] = {
         ("completed_at", _TS, "completion (NaT: not within the run)"),
         ("no_money", "bool", "the batch was No money at some point"),
         ("end_at", _TS, "when the run stopped (horizon or nothing left to do)"),
+        ("cost_to_finish_usd", "float64",
+         "money the batch's work costs: charged in the run + assignments not yet submitted × cost of one"),
+        ("shortfall_usd", "float64",
+         "if the batch ends the run No money: cost of its assignments neither submitted nor reserved − the "
+         "available balance at the end (money still needed); else 0"),
     ],
     "eta": [
         ("project", "object", "project name"),
@@ -140,6 +145,12 @@ SCHEMAS: dict[str, list[tuple[str, str, str]]] = {
         ("cost_p50_usd", "float64", "median money charged for the batch"),
         ("cost_p90_usd", "float64", "90th percentile of the money charged"),
         ("p_no_money", "float64", "share of replications in which the batch hit No money"),
+        ("cost_to_finish_p50_usd", "float64",
+         "median money the batch's remaining work costs, paid in the run or not (charged + not yet submitted × cost)"),
+        ("shortfall_p50_usd", "float64",
+         "median money still needed, over the replications in which the batch stops for money (0: it never does)"),
+        ("p_shortfall", "float64",
+         "share of replications in which the batch ends the run No money (stopped for money)"),
         ("replications", "int64", "number of replications"),
     ],
     "project_eta": [
@@ -180,6 +191,29 @@ SCHEMAS: dict[str, list[tuple[str, str, str]]] = {
     ],
 }
 SCHEMAS["project_comparison"] = [row for row in SCHEMAS["comparison"] if row[0] != "batch"]
+# ---- capacity planning (labelsim.plan, labelsim.sweep) ----
+SCHEMAS["frontier"] = [
+    ("value", "float64", "value of the varied parameter (whole numbers for integer parameters)"),
+    ("replications", "int64", "replications run at this value (common random numbers: the same seed at every value)"),
+    ("p_on_time", "float64",
+     "share of replications meeting the target: every chosen batch Completed by the deadline; for "
+     "vary=account.balance: no chosen batch ever No money (and Completed by the deadline when one is given)"),
+    ("p_on_time_lo", "float64", "95% Wilson confidence interval of p_on_time, low end"),
+    ("p_on_time_hi", "float64", "... high end"),
+    ("eta_p50_at", _TS, "median time when every chosen batch is Completed (NaT: not within the horizon)"),
+    ("eta_p90_at", _TS, "90th percentile of that time (NaT: not within the horizon)"),
+    ("cost_p50_usd", "float64", "median money charged for the chosen batches"),
+    ("utilisation", "float64",
+     "work of the launched batches ÷ the performers' capacity until the deadline, in assignments (analytic: "
+     "a team's on-shift time ÷ mean suite time, a crowd's expected sessions × suites per session); "
+     "≥ 1: even the average capacity falls short"),
+]
+SCHEMAS["sweep"] = [
+    ("point", "int64", "grid point (0-based, in the order of the Cartesian product); the varied keys follow as "
+     "columns named by the key, then the replications columns"),
+    *SCHEMAS["replications"],
+]
+SCHEMAS["sweep_summary"] = [SCHEMAS["sweep"][0], *SCHEMAS["eta"]]
 SCHEMAS.update(LOG_SCHEMAS)  # assignment_log, backtest, backtest_summary (labelsim.logs)
 
 
