@@ -25,10 +25,15 @@ from .forecast import Comparison, Forecast, compare, forecast
 from .io import check_output_folder, load_scenario, write_folder, write_frames, write_json
 from .report import (
     batch_table,
+    build_report,
+    comparison_figures,
     comparison_table,
+    forecast_figures,
     forecast_table,
     money_lines,
     project_forecast_table,
+    resolve_deadline,
+    result_figures,
 )
 from .results import SimulationResult
 from .scenario import LabelsimError
@@ -87,6 +92,8 @@ SetOpt = Annotated[
     list[str] | None,
     typer.Option("--set", help="Override a scenario value, e.g. batches.week-49.labeling_queue=1 (repeatable)."),
 ]
+
+PlotsOpt = Annotated[bool, typer.Option("--plots", help="Also save the figures as PNG files into --out.")]
 
 
 def fail(message: str) -> typer.Exit:
@@ -161,16 +168,19 @@ def run(
     out_dir: Annotated[Path | None, typer.Option("--out", help="Write every frame as CSV plus run.json here.")] = None,
     force: Annotated[bool, typer.Option(help="Replace a non-empty --out folder.")] = False,
     overrides: SetOpt = None,
+    plots: PlotsOpt = False,
 ) -> None:
     """Simulate a scenario once and print the batch table and a money summary."""
     with user_errors():
         spec = load_scenario(scenario, overrides or ())
         seed, until_s = check_run_options(seed, until, out_dir, force)
+        check_plots(plots, out_dir)
         with progress_bar("simulating") as update:
             result = simulate(spec, seed=seed, until=until_s, progress=update)
         render_run(result, sort.value if sort else None)
         if out_dir is not None:
-            written = write_run(result, out_dir, force=force, argv=sys.argv[1:])
+            written = write_run(result, out_dir, force=force, argv=sys.argv[1:],
+                                figures=result_figures(result) if plots else None)
             err.print(f"wrote {written}", highlight=False, markup=False)
 
 
@@ -201,8 +211,10 @@ def rich_table(frame: Any, title: str | None = None) -> Table:
     return table
 
 
-def write_run(result: SimulationResult, folder: Path, *, force: bool, argv: list[str]) -> Path:
-    """Write every frame as CSV and ``run.json`` atomically into ``folder``."""
+def write_run(
+    result: SimulationResult, folder: Path, *, force: bool, argv: list[str], figures: dict[str, bytes] | None = None
+) -> Path:
+    """Write every frame as CSV, ``run.json`` and any figures (PNG bytes by file name) atomically into ``folder``."""
     writers: dict[str, Callable[[Path], None]] = {
         f"{name}.csv": (lambda path, frame=frame: frame.to_csv(path, index=False))
         for name, frame in result.frames().items()
@@ -214,7 +226,19 @@ def write_run(result: SimulationResult, folder: Path, *, force: bool, argv: list
         "scenario": result.scenario.model_dump(mode="json", by_alias=True, exclude_none=True),
     }
     writers["run.json"] = lambda path: write_json(path, payload)
+    writers.update(png_writers(figures or {}))
     return write_folder(folder, writers, force=force)
+
+
+def check_plots(plots: bool, out_dir: Path | None) -> None:
+    """``--plots`` needs ``--out`` (the figures are files in it)."""
+    if plots and out_dir is None:
+        raise LabelsimError("--plots: give --out DIR to save the figures in")
+
+
+def png_writers(figures: dict[str, bytes]) -> dict[str, Callable[[Path], None]]:
+    """Writers for figures given as PNG bytes by file name."""
+    return {name: (lambda path, data=data: path.write_bytes(data)) for name, data in figures.items()}
 
 
 ReplicationsOpt = Annotated[int, typer.Option("--replications", "-n", min=1, help="Number of replications.")]
@@ -242,19 +266,22 @@ def forecast_command(
     out_dir: OutOpt = None,
     force: ForceOpt = False,
     overrides: SetOpt = None,
+    plots: PlotsOpt = False,
 ) -> None:
     """Forecast ETAs with uncertainty: P10/P50/P90 per batch and per project."""
     with user_errors():
         spec = load_scenario(scenario, overrides or ())
         seed, _ = check_run_options(seed, until, out_dir, force)
+        check_plots(plots, out_dir)
         with progress_bar("replications", replications) as update:
             result = forecast(
                 spec, replications, seed, executor.value if executor else None, jobs,
-                lambda done, _total: update(done), scheduler=scheduler, until=until,
+                lambda done, _total: update(done), scheduler=scheduler, until=until, keep_runs=plots,
             )
         render_forecast(result)
         if out_dir is not None:
-            written = write_forecast(result, out_dir, force=force, argv=sys.argv[1:])
+            written = write_forecast(result, out_dir, force=force, argv=sys.argv[1:],
+                                     figures=forecast_figures(result) if plots else None)
             err.print(f"wrote {written}", highlight=False, markup=False)
 
 
@@ -270,11 +297,15 @@ def render_forecast(result: Forecast) -> None:
     )
 
 
-def write_forecast(result: Forecast, folder: Path, *, force: bool, argv: list[str]) -> Path:
-    """Write the forecast frames (CSV, and Parquet when pyarrow is installed) and forecast.json."""
+def write_forecast(
+    result: Forecast, folder: Path, *, force: bool, argv: list[str], figures: dict[str, bytes] | None = None
+) -> Path:
+    """Write the forecast frames (CSV, and Parquet when pyarrow is installed), forecast.json and any figures."""
     payload = {"provenance": result.provenance, "command": ["labelsim", *argv],
                "scenario": result.scenario.to_mapping()}
-    return write_folder(folder, write_frames(result.frames(), payload, "forecast.json"), force=force)
+    writers = write_frames(result.frames(), payload, "forecast.json")
+    writers.update(png_writers(figures or {}))
+    return write_folder(folder, writers, force=force)
 
 
 @app.command("compare")
@@ -292,6 +323,7 @@ def compare_command(
     until: UntilOpt = None,
     out_dir: OutOpt = None,
     force: ForceOpt = False,
+    plots: PlotsOpt = False,
 ) -> None:
     """What-if: compare a variant (a second file and/or --set changes) with the base, paired."""
     with user_errors():
@@ -300,6 +332,7 @@ def compare_command(
             raise LabelsimError("compare: give a variant file or at least one --set change")
         variant_spec = load_scenario(variant if variant is not None else base, overrides or ())
         seed, _ = check_run_options(seed, until, out_dir, force)
+        check_plots(plots, out_dir)
         with progress_bar("replications", 2 * replications) as update:
             result = compare(
                 base_spec, variant_spec, replications, seed, executor.value if executor else None, jobs,
@@ -310,7 +343,9 @@ def compare_command(
             frames = {"comparison": result.batches, "project_comparison": result.projects,
                       "base_eta": result.base.eta, "variant_eta": result.variant.eta}
             payload = {"provenance": result.provenance, "command": ["labelsim", *sys.argv[1:]]}
-            written = write_folder(out_dir, write_frames(frames, payload, "compare.json"), force=force)
+            writers = write_frames(frames, payload, "compare.json")
+            writers.update(png_writers(comparison_figures(result) if plots else {}))
+            written = write_folder(out_dir, writers, force=force)
             err.print(f"wrote {written}", highlight=False, markup=False)
 
 
@@ -325,6 +360,43 @@ def render_comparison(result: Comparison, overrides: list[str], variant: Path | 
         "a change is 'earlier'/'later' when its 95% confidence interval excludes 0",
         highlight=False,
     )
+
+
+@app.command("report")
+def report_command(
+    scenario: ScenarioArg,
+    out_dir: Annotated[Path, typer.Option("--out", help="Write report.html, report.md and the figures here.")],
+    replications: ReplicationsOpt = 100,
+    deadline: Annotated[
+        str | None, typer.Option(help="Deadline: a duration from the start (3d) or a date and time (2026-12-03T18:00).")
+    ] = None,
+    jobs: JobsOpt = None,
+    executor: ExecutorOpt = None,
+    scheduler: SchedulerOpt = None,
+    seed: SeedOpt = None,
+    until: UntilOpt = None,
+    force: ForceOpt = False,
+    overrides: SetOpt = None,
+) -> None:
+    """Forecast a scenario and write a report: report.html (one self-contained page) and report.md."""
+    with user_errors():
+        spec = load_scenario(scenario, overrides or ())
+        seed, _ = check_run_options(seed, until, out_dir, force)
+        due = resolve_deadline(spec, deadline) if deadline is not None else None
+        with progress_bar("replications", replications) as update:
+            result = forecast(
+                spec, replications, seed, executor.value if executor else None, jobs,
+                lambda done, _total: update(done), scheduler=scheduler, until=until, keep_runs=True,
+            )
+        document = build_report(result, deadline=due, command=["labelsim", *sys.argv[1:]])
+        writers: dict[str, Callable[[Path], None]] = {
+            "report.html": lambda path: path.write_text(document.html, encoding="utf-8"),
+            "report.md": lambda path: path.write_text(document.markdown, encoding="utf-8"),
+        }
+        writers.update(png_writers(document.figures))
+        written = write_folder(out_dir, writers, force=force)
+        render_forecast(result)
+        err.print(f"wrote {written / 'report.html'} and report.md", highlight=False, markup=False)
 
 
 def main() -> None:
