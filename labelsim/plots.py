@@ -75,6 +75,7 @@ _QUANTILES = (0.1, 0.5, 0.9)
 #: What an ETA range says when there is no value.
 NOT_WITHIN_HORIZON = "not within horizon"
 STOPPED_FOR_MONEY = "stopped for money"
+NOT_LAUNCHED = "not launched"
 
 
 # --------------------------------------------------------------------------- helpers
@@ -432,9 +433,19 @@ def plot_completion(data: Any, ax: Axes | None = None, deadline: Any = None) -> 
 # --------------------------------------------------------------------------- ETA ranges
 
 
-def _no_value_reason(row: pd.Series) -> str:
+def _no_value_reason(row: pd.Series, never_launched: float = 0.0) -> str:
     money = max(float(row.get("p_no_money", 0.0) or 0.0), float(row.get("p_shortfall", 0.0) or 0.0))
+    if never_launched >= 0.5:
+        return NOT_LAUNCHED
     return STOPPED_FOR_MONEY if money >= 0.5 else NOT_WITHIN_HORIZON
+
+
+def _never_launched(data: Any) -> dict[tuple[str, str], float]:
+    """Per (project, batch): share of replications ending New (a forecast only; else empty)."""
+    if not _is_forecast(data):
+        return {}
+    frame = data.replications
+    return (frame["status"] == "New").groupby([frame["project"], frame["batch"]], sort=False).mean().to_dict()
 
 
 def plot_eta(data: Any, ax: Axes | None = None, deadline: Any = None, min_width: float = 0.012) -> Axes:
@@ -442,8 +453,9 @@ def plot_eta(data: Any, ax: Axes | None = None, deadline: Any = None, min_width:
 
     A range shorter than ``min_width`` of the axis is drawn at that width (centred on
     the P50) so that it stays visible; a P90 beyond the horizon draws the bar to the
-    right edge with an arrow; a batch without a P50 says "not within horizon" or
-    "stopped for money" (when most replications hit No money).
+    right edge with an arrow; a batch without a P50 says "not within horizon",
+    "stopped for money" (when most replications hit No money) or "not launched" (a
+    forecast whose replications mostly end New).
     """
     eta = data.eta if _is_forecast(data) else data
     ax = _axes(ax, figsize=(10, 0.55 * max(3, len(eta)) + 1.4))
@@ -463,6 +475,7 @@ def plot_eta(data: Any, ax: Axes | None = None, deadline: Any = None, min_width:
     lo, hi = lo - 0.04 * span, hi + 0.22 * span
     ax.set_xlim(lo, hi)
     minimum = min_width * (hi - lo)
+    never = _never_launched(data)
     for row, (_, item) in enumerate(eta.iterrows()):
         a, m, b = p10[row], p50[row], p90[row]
         if not math.isnan(a):
@@ -477,10 +490,11 @@ def plot_eta(data: Any, ax: Axes | None = None, deadline: Any = None, min_width:
                             va="center", fontsize=8, color="#4292c6")
         if not math.isnan(m):
             ax.plot(m, row, "o", color="#08519c", ms=6, zorder=5)
-            ax.annotate(f"{pd.Timestamp(eta['eta_p50'].iloc[row]):%m-%d %H:%M}", (m, row), xytext=(0, 8),
-                        textcoords="offset points", ha="center", fontsize=7, color="#08519c")
+            ax.annotate(f"{pd.Timestamp(eta['eta_p50'].iloc[row]):%m-%d %H:%M}", (m, row), xytext=(6, 7),
+                        textcoords="offset points", ha="left", fontsize=7, color="#08519c")
         else:
-            reason = _no_value_reason(item)
+            key = (item["project"], item["batch"]) if "batch" in eta.columns else None
+            reason = _no_value_reason(item, never.get(key, 0.0) if key else 0.0)
             x = a if not math.isnan(a) else lo + 0.02 * (hi - lo)
             ax.annotate(reason, (x, row), xytext=(4, 0), textcoords="offset points", va="center", ha="left",
                         fontsize=9, color=_MONEY_RED if reason == STOPPED_FOR_MONEY else "#555555",

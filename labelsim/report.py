@@ -11,6 +11,7 @@ import datetime as _dt
 import html
 import io
 import math
+import re
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -191,6 +192,7 @@ def comparison_table(comparison: pd.DataFrame) -> pd.DataFrame:
 #: Figure names in the order the report shows them.
 FIGURE_ORDER = ("eta", "completion", "progress", "timeline", "money", "comparison", "frontier")
 _PLATFORM_NA = "n/a"
+_NOT_LAUNCHED = "— (not launched)"
 
 
 @dataclass
@@ -298,11 +300,7 @@ def _platform_eta(scenario: Scenario, batch: Any) -> tuple[str, float]:
 def _status_now(scenario: Scenario, batch: Any) -> str:
     if batch.state is not None:
         return str(batch.state.status)
-    if batch.launch_at is None:
-        return "New"
-    at = pd.Timestamp(scenario.start).tz_convert(scenario.timezone) + pd.to_timedelta(
-        scenario.offset_s(batch.launch_at), unit="s")
-    return "New (launch at start)" if at == pd.Timestamp(scenario.start) else f"New (launch {at:%m-%d %H:%M})"
+    return "New"  # before its launch (at the start or later) a batch shows New
 
 
 def _percent_text(value: Any) -> str:
@@ -354,7 +352,7 @@ def _batch_table(fc: Any, tz_name: str) -> _Table:
             str(item["project"]), str(item["batch"]), str(item["labeling_queue"]),
             _status_now(scenario, batch) if batch is not None else "—",
             f"{labeled}/{batch.items if batch is not None else item['items']}",
-            _stamp_text(item["eta_p50"]),
+            _stamp_text(item["eta_p50"], _NOT_LAUNCHED if ending.get(key) == "New" else NOT_WITHIN_HORIZON),
             _range(item["eta_p10"], item["eta_p90"]),
             _range(item["eta_p50_ci_low"], item["eta_p50_ci_high"]),
             platform, _percent_text(item["p_complete"]), str(ending.get(key, "—")),
@@ -659,7 +657,11 @@ def _risks(fc: Any, due: pd.Timestamp | None, tz_name: str) -> list[str]:
     for _, item in fc.eta.iterrows():
         if item["p_no_money"] > 0:
             lines.append(f"{item['batch']}: goes No money in {_percent_text(item['p_no_money'])} of the replications.")
-        if item["p_complete"] < 1:
+        mine = (fc.replications["project"] == item["project"]) & (fc.replications["batch"] == item["batch"])
+        never = float((fc.replications.loc[mine, "status"] == "New").mean())
+        if never == 1:
+            lines.append(f"{item['batch']}: never launched within the horizon (New).")
+        elif item["p_complete"] < 1:
             lines.append(f"{item['batch']}: not Completed within the horizon in "
                          f"{_percent_text(1 - item['p_complete'])} of the replications.")
     if due is not None:
@@ -773,7 +775,9 @@ def _html_table(table: _Table) -> str:
             if key is not None:
                 value = "Infinity" if isinstance(key, float) and math.isinf(key) else key
                 attribute = f' data-key="{html.escape(str(value))}"'
-            cells.append(f"<td{attribute}>{html.escape(cell)}</td>")
+            # keep a date and time on one line
+            text = re.sub(r"((?:\d{4}-)?\d\d-\d\d \d\d:\d\d)", r'<span class="t">\1</span>', html.escape(cell))
+            cells.append(f"<td{attribute}>{text}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
     sortable = " sortable" if table.sort else ""
     note = f'<p class="note">{html.escape(table.note)}</p>' if table.note else ""
@@ -812,11 +816,14 @@ figure { margin: 18px 0 26px; }
 figure img { display: block; max-width: 100%; height: auto; border: 1px solid var(--line); }
 figcaption { color: var(--muted); font-size: 0.88em; margin-top: 4px; }
 pre#selftest { display: none; }
+span.t { white-space: nowrap; }
 @media print {
-  body { font-size: 10.5pt; }
+  @page { size: A4; margin: 12mm; }
+  body { font-size: 10pt; }
+  table.data th, table.data td { padding: 3px 4px; }
   main { max-width: none; padding: 0; }
   h2 { break-after: avoid; page-break-after: avoid; }
-  table.data { font-size: 8.5pt; }
+  table.data { font-size: 7.5pt; }
   .table-wrap { overflow: visible; }
   table.data td:nth-child(-n+2) { white-space: normal; }
   tr, figure, dl { break-inside: avoid; page-break-inside: avoid; }
@@ -907,6 +914,9 @@ def _render_html(doc: _Doc, tz_name: str) -> str:
     return (
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        # nothing may be fetched: the page is complete in itself (inline style, script and data: images)
+        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; img-src data:; '
+        'style-src \'unsafe-inline\'; script-src \'unsafe-inline\'">\n'
         f"<title>{html.escape(doc.title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n<main>\n{body}\n"
         '<pre id="selftest"></pre>\n</main>\n'
         f"<script>{_JS}</script>\n</body>\n</html>\n"
