@@ -628,7 +628,8 @@ def plot_comparison(data: Any, ax: Axes | None = None) -> Axes:
         ax.errorbar(mean[row] * scale, row, xerr=[[(mean[row] - lo_v) * scale], [(hi_v - mean[row]) * scale]],
                     fmt="o", color=color, capsize=4, ms=6, lw=1.6)
         cost = frame["cost_diff_mean_usd"].iloc[row]
-        ax.annotate(f"{verdict}; cost {cost:+.2f} USD", (1.0, row), xycoords=("axes fraction", "data"),
+        change = f"{mean[row] * scale:+.0f} min" if unit == "minutes" else f"{mean[row]:+.1f} h"
+        ax.annotate(f"{verdict} ({change}); cost {cost:+.2f} USD", (1.0, row), xycoords=("axes fraction", "data"),
                     xytext=(6, 0), textcoords="offset points", va="center", fontsize=8, color=color,
                     annotation_clip=False)
     ax.axvline(0, color="black", lw=0.8)

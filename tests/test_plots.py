@@ -21,6 +21,7 @@ from plot_scenarios import berlin_scenario
 
 import labelsim
 from labelsim import plots
+from labelsim.forecast import compare, forecast  # the module: labelsim.cli shadows labelsim.forecast
 
 BERLIN = ZoneInfo("Europe/Berlin")
 DEADLINE = pd.Timestamp("2026-12-01 12:00", tz=BERLIN)
@@ -33,7 +34,7 @@ def result():
 
 @pytest.fixture(scope="module")
 def fc():
-    return labelsim.forecast(berlin_scenario(), 12, seed=3, keep_runs=True)
+    return forecast(berlin_scenario(), 12, seed=3, keep_runs=True)
 
 
 @pytest.fixture(autouse=True)
@@ -125,7 +126,7 @@ def test_progress_of_one_run_is_one_line_per_batch(result):
 
 
 def test_progress_fan_without_runs_says_how(fc):
-    plain = labelsim.forecast(berlin_scenario(), 2, seed=1)
+    plain = forecast(berlin_scenario(), 2, seed=1)
     with pytest.raises(labelsim.LabelsimError, match="keep_runs=True"):
         plots.plot_progress(plain)
 
@@ -172,10 +173,10 @@ def test_eta_of_projects_draws(fc):
 
 
 def test_eta_without_value_says_why():
-    money = labelsim.forecast(berlin_scenario(top_up=None), 4, seed=1)  # b stops for money, never resumed
+    money = forecast(berlin_scenario(top_up=None), 4, seed=1)  # b stops for money, never resumed
     texts = [t.get_text() for t in plots.plot_eta(money).texts]
     assert plots.STOPPED_FOR_MONEY in texts
-    late = labelsim.forecast(berlin_scenario(top_up=None, horizon="30m"), 4, seed=1)  # nothing done in 30 min
+    late = forecast(berlin_scenario(top_up=None, horizon="30m"), 4, seed=1)  # nothing done in 30 min
     texts = [t.get_text() for t in plots.plot_eta(late).texts]
     assert texts.count(plots.NOT_WITHIN_HORIZON) == 2
 
@@ -204,7 +205,7 @@ def test_money_of_one_run(result):
 
 
 def test_comparison_intervals_per_batch():
-    cmp = labelsim.compare(berlin_scenario(), ["performers.team.size=5"], replications=8, seed=2)
+    cmp = compare(berlin_scenario(), ["performers.team.size=5"], replications=8, seed=2)
     ax = plots.plot_comparison(cmp)
     assert [t.get_text() for t in ax.get_yticklabels()] == ["a", "b"]
     assert len(ax.containers) == 2  # one error bar per batch
@@ -228,7 +229,7 @@ def test_frontier_from_real_forecasts():
     rows = []
     due = pd.Timestamp("2026-12-01 10:00", tz=BERLIN)
     for size in (1, 3, 6):
-        sized = labelsim.forecast(berlin_scenario(balance=1e4, top_up=None, size=size), 6, seed=5)
+        sized = forecast(berlin_scenario(balance=1e4, top_up=None, size=size), 6, seed=5)
         done = sized.replications.groupby("replication")["completed_at"].max() <= due
         lo, hi = _wilson(int(done.sum()), len(done))
         rows.append({"value": size, "replications": len(done), "p_on_time": done.mean(), "p_on_time_lo": lo,
