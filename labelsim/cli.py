@@ -362,6 +362,10 @@ def render_comparison(result: Comparison, overrides: list[str], variant: Path | 
     )
 
 
+#: Replications kept whole for the report's fans and timeline (memory grows with each kept run).
+FAN_RUNS = 100
+
+
 @app.command("report")
 def report_command(
     scenario: ScenarioArg,
@@ -386,8 +390,12 @@ def report_command(
         with progress_bar("replications", replications) as update:
             result = forecast(
                 spec, replications, seed, executor.value if executor else None, jobs,
-                lambda done, _total: update(done), scheduler=scheduler, until=until, keep_runs=True,
+                lambda done, _total: update(done), scheduler=scheduler, until=until,
+                keep_runs=replications <= FAN_RUNS,
             )
+        if result.runs is None:  # the fans from the first FAN_RUNS replications (same seed: the same runs)
+            result.runs = forecast(spec, FAN_RUNS, result.provenance["seed"], executor.value if executor else None,
+                                   jobs, scheduler=scheduler, until=until, keep_runs=True).runs
         document = build_report(result, deadline=due, command=["labelsim", *sys.argv[1:]])
         writers: dict[str, Callable[[Path], None]] = {
             "report.html": lambda path: path.write_text(document.html, encoding="utf-8"),

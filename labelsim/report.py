@@ -460,6 +460,7 @@ def figure_png(draw: Any, data: Any, size: tuple[float, float], dpi: int = 96, *
 def _median_run(fc: Any) -> tuple[int, Any]:
     """The replication whose last completion is the median one (a typical run), and its result."""
     last = fc.replications.groupby("replication")["completed_at"].max()
+    last = last[last.index < len(fc.runs)]  # the runs kept may be the first replications only
     seconds = np.array([_epoch(v) for v in last], dtype=float)
     order = np.argsort(seconds, kind="stable")
     pick = int(last.index[order[(len(order) - 1) // 2]])
@@ -468,7 +469,10 @@ def _median_run(fc: Any) -> tuple[int, Any]:
 
 def forecast_figures(fc: Any, deadline: pd.Timestamp | None = None) -> dict[str, bytes]:
     """PNG figures of a forecast: ETA ranges, P(done by t), and with runs the progress and money fans and a
-    typical replication's status timeline.  Keys are file names (``fig-eta.png``…)."""
+    typical replication's status timeline.  Keys are file names (``fig-eta.png``…).
+
+    ``fc.runs`` may hold only the first replications (the fans then use those).
+    """
     from . import plots
 
     rows = max(3, len(fc.eta))

@@ -189,3 +189,14 @@ def test_cli_plots_saves_pngs(tmp_path, berlin_file, command, extra, expected):
 def test_cli_plots_needs_out(tmp_path):
     result = runner.invoke(app, ["run", str(SCENARIOS / "quickstart.yaml"), "--plots"])
     assert result.exit_code == 2 and "--plots: give --out" in result.output
+
+
+def test_cli_report_keeps_only_the_first_runs_for_the_fans(tmp_path, berlin_file, monkeypatch):
+    import labelsim.cli as cli
+
+    monkeypatch.setattr(cli, "FAN_RUNS", 2)
+    out = tmp_path / "rep"
+    result = runner.invoke(app, ["report", str(berlin_file), "-n", "5", "--seed", "3", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert {"fig-progress.png", "fig-timeline.png", "fig-money.png"} <= {p.name for p in out.iterdir()}
+    assert "| Replications | 5 |" in (out / "report.md").read_text(encoding="utf-8")
