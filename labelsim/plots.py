@@ -684,6 +684,7 @@ def plot_frontier(data: Any, ax: Axes | None = None) -> Axes:
     if "cost_p50_usd" in frame.columns:
         right = ax.twinx()
         right.plot(x, frame["cost_p50_usd"], "s:", color="#8c564b", ms=3, lw=1.2, label="cost P50 (USD)")
+        right.set_ylim(bottom=0)
         right.set_ylabel("cost P50 (USD)", color="#8c564b")
         right.tick_params(axis="y", colors="#8c564b")
         more_h, more_l = right.get_legend_handles_labels()
