@@ -37,11 +37,17 @@ from .io import (
 from .planning import Plan, Sweep, plan, sweep
 from .report import (
     batch_table,
+    build_report,
+    comparison_figures,
     comparison_table,
+    forecast_figures,
     forecast_table,
     format_stamp,
     money_lines,
     project_forecast_table,
+    render_plan_report,
+    resolve_deadline,
+    result_figures,
 )
 from .results import SimulationResult
 from .scenario import LabelsimError, Scenario
@@ -105,6 +111,8 @@ SetOpt = Annotated[
     list[str] | None,
     typer.Option("--set", help="Override a scenario value, e.g. batches.week-49.labeling_queue=1 (repeatable)."),
 ]
+
+PlotsOpt = Annotated[bool, typer.Option("--plots", help="Also save the figures as PNG files into --out.")]
 
 
 def fail(message: str) -> typer.Exit:
@@ -193,17 +201,20 @@ def run(
     out_dir: Annotated[Path | None, typer.Option("--out", help="Write every frame as CSV plus run.json here.")] = None,
     force: Annotated[bool, typer.Option(help="Replace a non-empty --out folder.")] = False,
     overrides: SetOpt = None,
+    plots: PlotsOpt = False,
 ) -> None:
     """Simulate a scenario once and print the batch table and a money summary."""
     with user_errors():
         spec = load_scenario(scenario, overrides or ())
         seed, until_s, target = check_run_options(seed, until, out_dir, force)
         preflight(spec, until_s)
+        check_plots(plots, out_dir)
         with progress_bar("simulating") as update:
             result = simulate(spec, seed=seed, until=until_s, progress=update)
         render_run(result, sort.value if sort else None)
         if target is not None:
-            written = write_run(result, target, force=force, argv=sys.argv[1:])
+            written = write_run(result, target, force=force, argv=sys.argv[1:],
+                                figures=result_figures(result) if plots else None)
             err.print(f"wrote {written}", highlight=False, markup=False)
 
 
@@ -237,8 +248,11 @@ def rich_table(frame: Any, title: str | None = None) -> Table:
     return table
 
 
-def write_run(result: SimulationResult, folder: Path | OutputTarget, *, force: bool, argv: list[str]) -> Path:
-    """Write every frame as CSV and ``run.json`` atomically into ``folder``."""
+def write_run(
+    result: SimulationResult, folder: Path | OutputTarget, *, force: bool, argv: list[str],
+    figures: dict[str, bytes] | None = None,
+) -> Path:
+    """Write every frame as CSV, ``run.json`` and any figures (PNG bytes by file name) atomically into ``folder``."""
     writers: dict[str, Callable[[Path], None]] = {
         f"{name}.csv": csv_writer(frame) for name, frame in result.frames().items()
     }
@@ -250,7 +264,19 @@ def write_run(result: SimulationResult, folder: Path | OutputTarget, *, force: b
         "scenario": result.scenario.model_dump(mode="json", by_alias=True, exclude_none=True),
     }
     writers["run.json"] = lambda path: write_json(path, payload)
+    writers.update(png_writers(figures or {}))
     return write_folder(folder, writers, force=force, command=command)
+
+
+def check_plots(plots: bool, out_dir: Path | None) -> None:
+    """``--plots`` needs ``--out`` (the figures are files in it)."""
+    if plots and out_dir is None:
+        raise LabelsimError("--plots: give --out DIR to save the figures in")
+
+
+def png_writers(figures: dict[str, bytes]) -> dict[str, Callable[[Path], None]]:
+    """Writers for figures given as PNG bytes by file name."""
+    return {name: (lambda path, data=data: path.write_bytes(data)) for name, data in figures.items()}
 
 
 ReplicationsOpt = Annotated[
@@ -293,6 +319,7 @@ def forecast_command(
     overrides: SetOpt = None,
     precision: PrecisionOpt = None,
     max_replications: MaxReplicationsOpt = None,
+    plots: PlotsOpt = False,
 ) -> None:
     """Forecast ETAs with uncertainty: P10/P50/P90 per batch and per project."""
     with user_errors():
@@ -300,15 +327,17 @@ def forecast_command(
         seed, until_s, target = check_run_options(seed, until, out_dir, force)
         check_scheduler(scheduler, executor.value if executor else None)
         preflight(spec, until_s)
+        check_plots(plots, out_dir)
         with progress_bar("replications") as update:
             result = forecast(
                 spec, replications, seed, executor.value if executor else None, jobs,
                 lambda done, total: update(done / total), scheduler=scheduler, until=until,
-                precision=precision, max_replications=max_replications,
+                precision=precision, max_replications=max_replications, keep_runs=plots,
             )
         render_forecast(result)
         if target is not None:
-            written = write_forecast(result, target, force=force, argv=sys.argv[1:])
+            written = write_forecast(result, target, force=force, argv=sys.argv[1:],
+                                     figures=forecast_figures(result) if plots else None)
             err.print(f"wrote {written}", highlight=False, markup=False)
 
 
@@ -326,14 +355,16 @@ def render_forecast(result: Forecast) -> None:
         out.print(precision_line(p), highlight=False)
 
 
-def write_forecast(result: Forecast, folder: Path | OutputTarget, *, force: bool, argv: list[str]) -> Path:
-    """Write the forecast frames (CSV, and Parquet when pyarrow is installed) and forecast.json."""
+def write_forecast(
+    result: Forecast, folder: Path | OutputTarget, *, force: bool, argv: list[str],
+    figures: dict[str, bytes] | None = None,
+) -> Path:
+    """Write the forecast frames (CSV, and Parquet when pyarrow is installed), forecast.json and any figures."""
     command = ["labelsim", *argv]
-    payload = {"provenance": result.provenance, "command": command,
-               "scenario": result.scenario.to_mapping()}
-    return write_folder(
-        folder, write_frames(result.frames(), payload, "forecast.json"), force=force, command=command
-    )
+    payload = {"provenance": result.provenance, "command": command, "scenario": result.scenario.to_mapping()}
+    writers = write_frames(result.frames(), payload, "forecast.json")
+    writers.update(png_writers(figures or {}))
+    return write_folder(folder, writers, force=force, command=command)
 
 
 @app.command("compare")
@@ -351,6 +382,7 @@ def compare_command(
     until: UntilOpt = None,
     out_dir: OutOpt = None,
     force: ForceOpt = False,
+    plots: PlotsOpt = False,
 ) -> None:
     """What-if: compare a variant (a second file and/or --set changes) with the base, paired."""
     with user_errors():
@@ -361,6 +393,7 @@ def compare_command(
         seed, until_s, target = check_run_options(seed, until, out_dir, force)
         check_scheduler(scheduler, executor.value if executor else None)
         preflight(variant_spec, until_s)
+        check_plots(plots, out_dir)
         with progress_bar("replications", 2 * replications) as update:
             result = compare(
                 base_spec, variant_spec, replications, seed, executor.value if executor else None, jobs,
@@ -372,7 +405,9 @@ def compare_command(
                       "base_eta": result.base.eta, "variant_eta": result.variant.eta}
             command = ["labelsim", *sys.argv[1:]]
             payload = {"provenance": result.provenance, "command": command}
-            written = write_folder(target, write_frames(frames, payload, "compare.json"), command=command)
+            writers = write_frames(frames, payload, "compare.json")
+            writers.update(png_writers(comparison_figures(result) if plots else {}))
+            written = write_folder(target, writers, force=force, command=command)
             err.print(f"wrote {written}", highlight=False, markup=False)
 
 
@@ -499,11 +534,16 @@ def render_plan(result: Plan) -> None:
 def write_plan(result: Plan, folder: Path | OutputTarget, *, force: bool, argv: list[str]) -> Path:
     """Write the frontier (CSV, Parquet when pyarrow is installed) and plan.json atomically into ``folder``.
 
-    The report (report.html / report.md) can be added here: extend the writers before ``write_folder``.
+    With it go ``report.html`` (one self-contained page) and ``report.md``: the answer, the frontier table and
+    figure, and the provenance.
     """
     command = ["labelsim", *argv]
     payload = {**result.to_dict(), "command": command, "scenario": result.scenario.to_mapping()}
     writers = write_frames(result.frames(), payload, "plan.json")
+    document = render_plan_report(result, command=command)
+    writers["report.html"] = lambda path: path.write_text(document.html, encoding="utf-8")
+    writers["report.md"] = lambda path: path.write_text(document.markdown, encoding="utf-8")
+    writers.update(png_writers(document.figures))
     return write_folder(folder, writers, force=force, command=command)
 
 
@@ -605,6 +645,54 @@ def render_sweep(result: Sweep) -> None:
         f"{p['wall_time_s']:.1f} s",
         highlight=False,
     )
+
+
+#: Replications kept whole for the report's fans and timeline (memory grows with each kept run).
+FAN_RUNS = 100
+
+
+@app.command("report")
+def report_command(
+    scenario: ScenarioArg,
+    out_dir: Annotated[Path, typer.Option("--out", help="Write report.html, report.md and the figures here.")],
+    replications: ReplicationsOpt = 100,
+    deadline: Annotated[
+        str | None, typer.Option(help="Deadline: a duration from the start (3d) or a date and time (2026-12-03T18:00).")
+    ] = None,
+    jobs: JobsOpt = None,
+    executor: ExecutorOpt = None,
+    scheduler: SchedulerOpt = None,
+    seed: SeedOpt = None,
+    until: UntilOpt = None,
+    force: ForceOpt = False,
+    overrides: SetOpt = None,
+) -> None:
+    """Forecast a scenario and write a report: report.html (one self-contained page) and report.md."""
+    with user_errors():
+        spec = load_scenario(scenario, overrides or ())
+        seed, until_s, target = check_run_options(seed, until, out_dir, force)
+        check_scheduler(scheduler, executor.value if executor else None)
+        preflight(spec, until_s)
+        due = resolve_deadline(spec, deadline) if deadline is not None else None
+        with progress_bar("replications", replications) as update:
+            result = forecast(
+                spec, replications, seed, executor.value if executor else None, jobs,
+                lambda done, _total: update(done), scheduler=scheduler, until=until,
+                keep_runs=replications <= FAN_RUNS,
+            )
+        if result.runs is None:  # the fans from the first FAN_RUNS replications (same seed: the same runs)
+            result.runs = forecast(spec, FAN_RUNS, result.provenance["seed"], executor.value if executor else None,
+                                   jobs, scheduler=scheduler, until=until, keep_runs=True).runs
+        document = build_report(result, deadline=due, command=["labelsim", *sys.argv[1:]])
+        writers: dict[str, Callable[[Path], None]] = {
+            "report.html": lambda path: path.write_text(document.html, encoding="utf-8"),
+            "report.md": lambda path: path.write_text(document.markdown, encoding="utf-8"),
+        }
+        writers.update(png_writers(document.figures))
+        command = ["labelsim", *sys.argv[1:]]
+        written = write_folder(target if target is not None else out_dir, writers, force=force, command=command)
+        render_forecast(result)
+        err.print(f"wrote {written / 'report.html'} and report.md", highlight=False, markup=False)
 
 
 def main(prog_name: str | None = None) -> None:
