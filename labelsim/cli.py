@@ -34,6 +34,7 @@ from .io import (
     write_frames,
     write_json,
 )
+from .logs import format_export, log_from_result
 from .planning import Plan, Sweep, plan, sweep
 from .report import (
     batch_table,
@@ -98,6 +99,16 @@ err = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
 class SortBy(str, Enum):
     name = "name"
     eta = "eta"
+
+
+class ExportFormat(str, Enum):
+    toloka = "toloka"
+    mturk = "mturk"
+    figure_eight = "figure-eight"
+
+
+#: File extension of each export format.
+EXPORT_SUFFIX = {"toloka": "tsv", "mturk": "csv", "figure-eight": "csv"}
 
 
 class ExecutorName(str, Enum):
@@ -202,10 +213,17 @@ def run(
     force: Annotated[bool, typer.Option(help="Replace a non-empty --out folder.")] = False,
     overrides: SetOpt = None,
     plots: PlotsOpt = False,
+    export: Annotated[
+        ExportFormat | None,
+        typer.Option(help="Also write the simulated assignments as the platform's export, one file per batch "
+                          "(toloka TSV, mturk or figure-eight CSV) into --out."),
+    ] = None,
 ) -> None:
     """Simulate a scenario once and print the batch table and a money summary."""
     with user_errors():
         spec = load_scenario(scenario, overrides or ())
+        if export is not None and out_dir is None:
+            raise LabelsimError("--export: give --out DIR to write the export files in")
         seed, until_s, target = check_run_options(seed, until, out_dir, force)
         preflight(spec, until_s)
         check_plots(plots, out_dir)
@@ -214,7 +232,8 @@ def run(
         render_run(result, sort.value if sort else None)
         if target is not None:
             written = write_run(result, target, force=force, argv=sys.argv[1:],
-                                figures=result_figures(result) if plots else None)
+                                figures=result_figures(result) if plots else None,
+                                export=export.value if export is not None else None)
             err.print(f"wrote {written}", highlight=False, markup=False)
 
 
@@ -250,9 +269,10 @@ def rich_table(frame: Any, title: str | None = None) -> Table:
 
 def write_run(
     result: SimulationResult, folder: Path | OutputTarget, *, force: bool, argv: list[str],
-    figures: dict[str, bytes] | None = None,
+    figures: dict[str, bytes] | None = None, export: str | None = None,
 ) -> Path:
-    """Write every frame as CSV, ``run.json`` and any figures (PNG bytes by file name) atomically into ``folder``."""
+    """Write every frame as CSV, ``run.json``, any figures (PNG bytes by file name) and, with ``export``, the
+    assignments as the platform's export files (``export-BATCH.tsv|csv``) atomically into ``folder``."""
     writers: dict[str, Callable[[Path], None]] = {
         f"{name}.csv": csv_writer(frame) for name, frame in result.frames().items()
     }
@@ -265,7 +285,20 @@ def write_run(
     }
     writers["run.json"] = lambda path: write_json(path, payload)
     writers.update(png_writers(figures or {}))
+    if export is not None:
+        writers.update(export_writers(result, export))
     return write_folder(folder, writers, force=force, command=command)
+
+
+def export_writers(result: SimulationResult, fmt: str) -> dict[str, Callable[[Path], None]]:
+    """Writers of one platform export file per batch (a Figure Eight report holds one job)."""
+    log = log_from_result(result)
+    writers: dict[str, Callable[[Path], None]] = {}
+    for batch, rows in log.groupby("batch", sort=False):
+        text = format_export(rows, fmt)
+        stem = "export-" + str(batch).replace("/", "-")
+        writers[f"{stem}.{EXPORT_SUFFIX[fmt]}"] = lambda path, text=text: path.write_text(text, encoding="utf-8")
+    return writers
 
 
 def check_plots(plots: bool, out_dir: Path | None) -> None:
