@@ -273,7 +273,7 @@ def write_run(
 ) -> Path:
     """Write every frame as CSV, ``run.json``, any figures (PNG bytes by file name) and, with ``export``, the
     assignments as the platform's export files (``export-BATCH.tsv|csv``) atomically into ``folder``."""
-    writers: dict[str, Callable[[Path], None]] = {
+    writers: dict[str, Callable[[Path], object]] = {
         f"{name}.csv": csv_writer(frame) for name, frame in result.frames().items()
     }
     command = ["labelsim", *argv]
@@ -290,15 +290,25 @@ def write_run(
     return write_folder(folder, writers, force=force, command=command)
 
 
-def export_writers(result: SimulationResult, fmt: str) -> dict[str, Callable[[Path], None]]:
+def export_writers(result: SimulationResult, fmt: str) -> dict[str, Callable[[Path], object]]:
     """Writers of one platform export file per batch (a Figure Eight report holds one job)."""
     log = log_from_result(result)
-    writers: dict[str, Callable[[Path], None]] = {}
+    writers: dict[str, Callable[[Path], object]] = {}
     for batch, rows in log.groupby("batch", sort=False):
         text = format_export(rows, fmt)
         stem = "export-" + str(batch).replace("/", "-")
-        writers[f"{stem}.{EXPORT_SUFFIX[fmt]}"] = lambda path, text=text: path.write_text(text, encoding="utf-8")
+        writers[f"{stem}.{EXPORT_SUFFIX[fmt]}"] = _text_writer(text)
     return writers
+
+
+def _text_writer(text: str) -> Callable[[Path], object]:
+    """A writer of ``text`` (UTF-8) at the path it is given."""
+    return lambda path: path.write_text(text, encoding="utf-8")
+
+
+def _bytes_writer(data: bytes) -> Callable[[Path], object]:
+    """A writer of ``data`` at the path it is given."""
+    return lambda path: path.write_bytes(data)
 
 
 def check_plots(plots: bool, out_dir: Path | None) -> None:
@@ -307,9 +317,9 @@ def check_plots(plots: bool, out_dir: Path | None) -> None:
         raise LabelsimError("--plots: give --out DIR to save the figures in")
 
 
-def png_writers(figures: dict[str, bytes]) -> dict[str, Callable[[Path], None]]:
+def png_writers(figures: dict[str, bytes]) -> dict[str, Callable[[Path], object]]:
     """Writers for figures given as PNG bytes by file name."""
-    return {name: (lambda path, data=data: path.write_bytes(data)) for name, data in figures.items()}
+    return {name: _bytes_writer(data) for name, data in figures.items()}
 
 
 ReplicationsOpt = Annotated[
@@ -717,7 +727,7 @@ def report_command(
             result.runs = forecast(spec, FAN_RUNS, result.provenance["seed"], executor.value if executor else None,
                                    jobs, scheduler=scheduler, until=until, keep_runs=True).runs
         document = build_report(result, deadline=due, command=["labelsim", *sys.argv[1:]])
-        writers: dict[str, Callable[[Path], None]] = {
+        writers: dict[str, Callable[[Path], object]] = {
             "report.html": lambda path: path.write_text(document.html, encoding="utf-8"),
             "report.md": lambda path: path.write_text(document.markdown, encoding="utf-8"),
         }

@@ -152,7 +152,7 @@ def write_json(path: Path, payload: Mapping[str, Any]) -> None:
     path.write_text(json.dumps(payload, indent=2, default=str) + "\n", encoding="utf-8")
 
 
-def csv_writer(frame: Any) -> Callable[[Path], None]:
+def csv_writer(frame: Any) -> Callable[[Path], object]:
     """A writer (for :func:`write_folder`) of ``frame`` as CSV, see :func:`write_csv`."""
     return lambda path: write_csv(path, frame)
 
@@ -176,15 +176,15 @@ def _has_pyarrow() -> bool:
     return True
 
 
-def _parquet_writer(frame: Any) -> Callable[[Path], None]:
+def _parquet_writer(frame: Any) -> Callable[[Path], object]:
     return lambda path: frame.to_parquet(path, index=False)
 
 
 def write_frames(
     frames: Mapping[str, Any], payload: Mapping[str, Any], json_name: str
-) -> dict[str, Callable[[Path], None]]:
+) -> dict[str, Callable[[Path], object]]:
     """Writers for each frame as CSV (and Parquet when pyarrow is installed) plus a JSON file."""
-    writers: dict[str, Callable[[Path], None]] = {}
+    writers: dict[str, Callable[[Path], object]] = {}
     parquet = _has_pyarrow()
     for name, frame in frames.items():
         writers[f"{name}.csv"] = csv_writer(frame)
