@@ -21,7 +21,7 @@ LAYERS: dict[str, int] = {
     "scenario": 1,
     "model": 2,
     "results": 3, "logs": 3,
-    "engine": 4, "replication": 4,
+    "engine": 4, "replication": 4, "calibrate": 4,
     "forecast": 5, "planning": 5, "backtest": 5,
     "plots": 6, "report": 6,
     "io": 7, "cli": 7, "__main__": 7,
