@@ -56,7 +56,7 @@ from .rng import RandomStreams
 from .scenario import LabelsimError, Scenario
 from .units import format_duration, parse_duration, parse_timestamp
 
-__all__ = ["CalibratedForecast", "Calibration", "CalibrationError", "calibrate"]
+__all__ = ["CalibratedForecast", "Calibration", "CalibrationError", "calibrate", "forecaster"]
 
 #: Statuses of a finished, paid (or at least done) assignment.
 _DONE = frozenset({"submitted", "approved", "rejected", "accepted"})
@@ -203,8 +203,13 @@ def _cut(log: pd.DataFrame, as_of: object, time_limit_s: float) -> _Cut:
     end = np.full(len(acc), np.nan)
     done = np.isin(st, list(_DONE)) & np.isfinite(sub) & (sub <= now)
     kind[done], end[done] = "sub", np.maximum(sub[done], acc[done])
+    if "ended_at" in log.columns:  # the end of expired and skipped assignments, when the log has it
+        ended = ((_stamps(log["ended_at"], "ended_at")[keep] - t0).dt.total_seconds()).to_numpy()
+        sub_or_end = np.where(np.isfinite(sub), sub, ended)
+    else:
+        sub_or_end = sub
     skipped = np.isin(st, list(_SKIPPED))
-    skip_end = np.where(np.isfinite(sub), np.maximum(sub, acc), acc)
+    skip_end = np.where(np.isfinite(sub_or_end), np.maximum(sub_or_end, acc), acc)
     skipped &= skip_end <= now
     kind[skipped], end[skipped] = "skip", skip_end[skipped]
     # expired in the log, or still open in the cut log but past the time limit: expired by as_of
@@ -961,3 +966,27 @@ def _fitted_frame(point: Mapping[str, float], boot: list[Mapping[str, float]], c
     rows.append({"parameter": "sessions_seen", "value": float(crowd.n_sessions), "se": math.nan, "low": math.nan,
                  "high": math.nan, "unit": "sessions", "note": ""})
     return pd.DataFrame(rows, columns=["parameter", "value", "se", "low", "high", "unit", "note"])
+
+
+def forecaster(replications: int = 40, draws: int = 10, seed: int = 0,
+               **options: Any) -> Callable[..., tuple[float, float, float]]:
+    """A backtest forecaster: ``f(log_cut, as_of, **known) -> (p10, p50, p90)`` remaining seconds.
+
+    ``known`` is what a requester knows without the log (``labelsim.backtest.known_from_log``): ``items``,
+    ``overlap``, ``time_limit_s``, ``reward_usd``.  A missing time limit is taken as twice the longest
+    work time seen (at least an hour) — the exports of some platforms do not carry it.
+    """
+
+    def run(log_cut: pd.DataFrame, as_of: object, **known: Any) -> tuple[float, float, float]:
+        limit = known.get("time_limit_s")
+        if limit is None or not math.isfinite(float(limit)):
+            cut = _cut(log_cut, as_of, math.inf)
+            done = cut.kind == "sub"
+            longest = float(np.max(cut.end_s[done] - cut.accept_s[done])) if done.any() else 3600.0
+            limit = max(3600.0, 2 * longest)
+        cal = calibrate(log_cut, as_of=as_of, items=int(known["items"]), overlap=int(known["overlap"]),
+                        time_limit=float(limit), reward=known.get("reward_usd"), draws=draws, seed=seed, **options)
+        fc = cal.forecast(replications, seed=seed)
+        return fc.p10_s, fc.p50_s, fc.p90_s
+
+    return run

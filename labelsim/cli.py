@@ -327,6 +327,63 @@ def render_comparison(result: Comparison, overrides: list[str], variant: Path | 
     )
 
 
+# --------------------------------------------------------------------------- calibrate
+
+
+def read_log_file(path: Path) -> Any:
+    """An assignment log from a platform export (``labelsim.logs.read_log``) or a CSV with the log's columns."""
+    import importlib
+
+    import pandas as pd
+
+    try:
+        logs = importlib.import_module("labelsim.logs")
+    except ImportError:
+        logs = None
+    if logs is not None:
+        return logs.read_log(path)
+    if not path.is_file():
+        raise LabelsimError(f"{path}: no such file")
+    try:
+        frame = pd.read_csv(path)
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise LabelsimError(f"{path}: cannot read it as CSV ({exc.__class__.__name__})") from None
+    for column in ("accepted_at", "submitted_at", "ended_at"):
+        if column in frame.columns:
+            frame[column] = pd.to_datetime(frame[column], utc=True, errors="coerce")
+    return frame
+
+
+@app.command("calibrate")
+def calibrate_command(
+    log: Annotated[Path, typer.Argument(help="An assignment log: a platform export (Toloka, MTurk, Figure Eight).")],
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Forecast origin (ISO time; default: the log's last "
+                                                               "timestamp).")] = None,
+    items: Annotated[int | None, typer.Option("--items", help="Items in the batch (the log cannot tell).")] = None,
+    overlap: Annotated[int | None, typer.Option("--overlap", help="Assignments per suite.")] = None,
+    time_limit: Annotated[str | None, typer.Option("--time-limit", help="Assignment time limit, e.g. 10m.")] = None,
+    reward: Annotated[float | None, typer.Option("--reward", help="USD per assignment.")] = None,
+    timezone: Annotated[str, typer.Option("--timezone", help="Zone of the hour-of-day profile.")] = "UTC",
+    out_file: Annotated[Path | None, typer.Option("--out", help="Write the scenario YAML here (a new file).")] = None,
+) -> None:
+    """Fit a scenario (live state + crowd, with uncertainty) to an assignment log up to --as-of."""
+    from .calibrate import calibrate
+    from .io import write_text_new
+
+    with user_errors():
+        if out_file is not None and out_file.exists():
+            raise LabelsimError(f"--out {out_file}: file exists; choose another name or remove it")
+        frame = read_log_file(log)
+        cal = calibrate(frame, as_of=as_of, items=items, overlap=overlap, time_limit=time_limit, reward=reward,
+                        timezone=timezone)
+        text = cal.to_yaml()
+        if out_file is not None:
+            write_text_new(out_file, text)
+            out.print(f"wrote {out_file}", highlight=False)
+        else:
+            out.print(text, highlight=False, markup=False, soft_wrap=True)
+
+
 def main() -> None:
     """Entry point of the ``labelsim`` console script."""
     app()
