@@ -22,8 +22,9 @@ def log_csv(tmp_path: Path) -> Path:
         start = t0 + pd.Timedelta(minutes=7 * k)
         for j in range(3):
             acc = start + pd.Timedelta(seconds=60 * j)
+            done = acc + pd.Timedelta(seconds=40 + j)
             rows.append({"batch": "b", "suite_id": f"s{k}-{j}", "assignment_id": f"a{k}-{j}", "performer": f"w{k % 11}",
-                         "accepted_at": acc.isoformat(), "submitted_at": (acc + pd.Timedelta(seconds=40 + j)).isoformat(),
+                         "accepted_at": acc.isoformat(), "submitted_at": done.isoformat(),
                          "status": "submitted", "reward_usd": 0.05, "n_tasks": 1, "time_limit_s": 600.0,
                          "max_assignments": 1})
     path = tmp_path / "log.csv"
