@@ -25,12 +25,13 @@ What is fitted (all times in seconds):
   next accept exceeds ``session_gap`` (default 10 min); **suites per session** geometric,
   sessions still going at ``as_of`` (or cut short by a limit or by no open work) censored;
 - **session arrivals**: a Poisson process ``rate · hourly(h) · (1 + (burst − 1) 2^(−age/half_life))``
-  fitted by maximum likelihood on the session starts, over the time open work was
-  available (from the log's own open-slot count); the decay is kept when it improves
-  the log-likelihood by more than 2; the hour-of-day profile is fitted only when the log
-  spans a day or more, shrunk toward a flat profile;
-- **population and skew**: a Zipf law over ``population`` people matched to the number
-  of distinct performers and of one-session performers;
+  over the time open work was available (from the log's own open-slot count); (burst,
+  half-life) get a posterior on a grid (prior: no burst with probability 1/2, else
+  log-uniform bursts 1.25–20 and half-lives 5 min–3 days; the rate integrated out), the
+  mode is the point estimate and the draws sample it; the hour-of-day profile is fitted
+  only when the log spans a day or more, shrunk toward a flat profile;
+- **population and skew**: ``population`` by Chao1 (from the performers seen once and twice)
+  and a Zipf law over it under which the number of distinct performers seen is expected;
 - **skip rate** (skipped ÷ taken) and **per-batch limits** (many performers stopping at
   exactly the largest count).
 
@@ -69,8 +70,6 @@ _REQUIRED = ("performer", "accepted_at", "status")
 _HOUR_PRIOR = 10.0
 #: Bootstrap draws of the crowd parameters.
 DEFAULT_DRAWS = 20
-#: The decay is kept when it improves the arrival log-likelihood by more than this.
-_DECAY_GAIN = 2.0
 
 
 class CalibrationError(LabelsimError):
@@ -228,8 +227,12 @@ def _cut(log: pd.DataFrame, as_of: object, time_limit_s: float) -> _Cut:
 # --------------------------------------------------------------------------- work times
 
 
-def _fit_work(cut: _Cut, limit_s: float, start: Mapping[str, float] | None = None) -> dict[str, float]:
-    """Censored log-normal per task, mixed with abandonment: ``mu``, ``sigma`` (log seconds), ``abandon``."""
+def _fit_work(cut: _Cut, limit_s: float, start: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Censored log-normal per task, mixed with abandonment: ``mu``, ``sigma`` (log seconds), ``abandon``.
+
+    ``abandon`` is the share of the assignments not skipped.  With ``start`` (a bootstrap refit) the search
+    starts from the point estimate and ``abandon`` is drawn from its posterior (``start["rng"]``).
+    """
     per = cut.n_tasks
     sub = cut.kind == "sub"
     x = np.maximum((cut.end_s[sub] - cut.accept_s[sub]) / per[sub], 1e-3)
@@ -262,11 +265,19 @@ def _fit_work(cut: _Cut, limit_s: float, start: Mapping[str, float] | None = Non
     else:  # a bootstrap refit: start from the point estimate, smaller steps
         x0 = [start["mu"], math.log(start["sigma"]), math.log(max(start["abandon"], 1e-4) / (1 - start["abandon"]))]
         best = _minimize(nll, x0, iters=150, step=0.2)
+        mu, sigma = float(best[0]), float(math.exp(min(max(best[1], -5.0), 3.0)))
+        grid, post = start["abandon_grid"]  # type: ignore[misc]
+        abandon = float(start["rng"].choice(grid, p=post))
+        return {"mu": mu, "sigma": sigma, "abandon": abandon}
     mu, sigma = float(best[0]), float(math.exp(min(max(best[1], -5.0), 3.0)))
-    abandon = float(1.0 / (1.0 + math.exp(-min(max(best[2], -30.0), 30.0))))
-    if abandon < 1e-3:
-        abandon = 0.0
-    return {"mu": mu, "sigma": sigma, "abandon": abandon}
+    # abandonment is seen late (an abandoned assignment shows only at the time limit): a posterior on a grid
+    # (uniform prior on [0, 0.6], mu and sigma at their estimates); its median is the point estimate
+    grid = np.linspace(0.0, 0.6, 121)
+    log_like = np.array([-nll(np.array([mu, math.log(sigma), math.log(max(a, 1e-12) / (1 - a))])) for a in grid])
+    post = np.exp(log_like - log_like.max())
+    post /= post.sum()
+    abandon = float(grid[min(int(np.searchsorted(np.cumsum(post), 0.5)), len(grid) - 1)])
+    return {"mu": mu, "sigma": sigma, "abandon": abandon, "abandon_grid": (grid, post)}
 
 
 def _per_task_lognormal(mu: float, sigma: float, tasks: float) -> tuple[float, float]:
@@ -374,45 +385,45 @@ def _decay_integral(a: np.ndarray, b: np.ndarray, burst: float, half_life: float
     return (b - a) + (burst - 1.0) / k * (np.exp(-k * a) - np.exp(-k * b))
 
 
-def _fit_arrivals(starts: np.ndarray, cells: dict[str, np.ndarray], hourly: np.ndarray,
-                  elapsed: float, start: Mapping[str, float] | None = None) -> dict[str, float]:
-    """MLE of base rate (per s), burst and half-life; the rate profiled out."""
+#: The grid of the arrival posterior: bursts (1 = no decay) and half-lives (seconds).
+_BURSTS = np.geomspace(1.25, 20.0, 13)
+_HALF_LIVES_S = np.geomspace(300.0, 3 * 86400.0, 16)
+#: Prior probability of no launch burst; the rest is spread evenly over the (log) grid.
+_P_NO_DECAY = 0.5
+
+
+def _fit_arrivals(starts: np.ndarray, cells: dict[str, np.ndarray], hourly: np.ndarray) -> dict[str, Any]:
+    """Posterior of (burst, half-life) on a grid, the rate integrated out; the mode as the point estimate.
+
+    With a flat prior on log(rate), given (burst, half-life) the likelihood of the session starts is
+    ``rate^n·exp(−rate·E)·Π mult(t_i)`` (E: the expected sessions at rate 1 over the open time), so the
+    marginal likelihood is ``Π mult(t_i) / E^n`` and the rate's posterior is Gamma(n, E).  Draws of
+    (burst, half-life, rate) from it carry what a short log cannot tell: whether and how fast the
+    launch burst fades.
+    """
     n = len(starts)
     if n == 0:
         raise CalibrationError("log: no session starts before as_of: arrivals cannot be fitted")
     weight = hourly[cells["hour"]] * cells["exposure"]
-    hour_at = np.clip(np.searchsorted(cells["b"], starts, side="left"), 0, len(cells["b"]) - 1)
-    log_h = np.log(np.maximum(hourly[cells["hour"][hour_at]], 1e-12))
-    span = max(elapsed, 60.0)
-
-    def loglik(burst: float, half: float) -> tuple[float, float]:
-        expected = float(np.sum(weight * _decay_integral(cells["a"], cells["b"], burst, half)))
-        rate = n / max(expected, 1e-12)
-        mult = 1.0 + (burst - 1.0) * np.exp2(-starts / half)
-        ll = n * math.log(rate) + float(np.sum(np.log(mult) + log_h)) - n
-        return ll, rate
-
-    ll_flat, rate_flat = loglik(1.0, span)
-    if n < 10:  # too few sessions to tell a decay
-        return {"rate": rate_flat, "burst": 1.0, "half_life": math.nan, "gain": 0.0}
-    lo_h, hi_h = math.log(max(60.0, span / 200)), math.log(span * 20)
-
-    def nll(theta: np.ndarray) -> float:
-        burst = 1.0 + math.exp(min(theta[0], math.log(99.0)))
-        half = math.exp(min(max(theta[1], lo_h), hi_h))
-        return -loglik(burst, half)[0]
-
-    if start is not None and start["burst"] > 1.0:
-        x0s: tuple[tuple[float, float], ...] = ((start["burst"], start["half_life"]),)
-    else:
-        x0s = ((2.0, span / 4), (10.0, span / 20))
-    best = min((_minimize(nll, [math.log(b0 - 1.0), math.log(h0)], iters=150) for b0, h0 in x0s), key=nll)
-    burst = 1.0 + math.exp(min(best[0], math.log(99.0)))
-    half = math.exp(min(max(best[1], lo_h), hi_h))
-    ll, rate = loglik(burst, half)
-    if ll - ll_flat <= _DECAY_GAIN:
-        return {"rate": rate_flat, "burst": 1.0, "half_life": math.nan, "gain": ll - ll_flat}
-    return {"rate": rate, "burst": burst, "half_life": half, "gain": ll - ll_flat}
+    burst = np.concatenate([[1.0], np.repeat(_BURSTS, len(_HALF_LIVES_S))])
+    half = np.concatenate([[_HALF_LIVES_S[-1]], np.tile(_HALF_LIVES_S, len(_BURSTS))])
+    k = math.log(2.0) / half[:, None]
+    decay = (cells["b"] - cells["a"])[None, :] + (burst[:, None] - 1.0) / k * (
+        np.exp(-k * cells["a"][None, :]) - np.exp(-k * cells["b"][None, :]))
+    expected = np.maximum(decay @ weight, 1e-12)
+    log_mult = np.log1p((burst[:, None] - 1.0) * np.exp2(-starts[None, :] / half[:, None])).sum(axis=1)
+    log_prior = np.full(len(burst), math.log((1 - _P_NO_DECAY) / (len(burst) - 1)))
+    log_prior[0] = math.log(_P_NO_DECAY)
+    log_post = log_mult - n * np.log(expected) + log_prior
+    post = np.exp(log_post - log_post.max())
+    post /= post.sum()
+    mode = int(np.argmax(post))
+    return {
+        "rate": n / expected[mode], "burst": float(burst[mode]),
+        "half_life": float(half[mode]) if burst[mode] > 1 else math.nan,
+        "p_decay": float(1.0 - post[0]),
+        "grid": (burst, half, expected, post, n),
+    }
 
 
 def _fit_hourly(starts: np.ndarray, cells: dict[str, np.ndarray], arrivals: dict[str, float], tz: str,
@@ -440,23 +451,24 @@ def _zipf_share(population: int, exponent: float) -> float:
 
 
 def _fit_population(counts: np.ndarray) -> dict[str, float]:
-    """Population size and Zipf exponent matching distinct and one-session performers."""
+    """Population size (Chao1: D + F1²/(2·F2)) and the Zipf exponent under which D distinct people are expected.
+
+    ``counts`` are sessions per performer seen; D distinct performers, F1 seen once, F2 twice.
+    """
     sessions = int(counts.sum())
     distinct = len(counts)
-    ones = int(np.sum(counts == 1))
-    exponents = np.linspace(0.0, 2.0, 21)[:, None]
-    best = (math.inf, distinct, 0.0)
-    for population in np.unique(np.geomspace(max(distinct, 2), max(20_000, 4 * distinct), 20).astype(int)):
-        p = np.arange(1, population + 1, dtype=float)[None, :] ** -exponents
-        p /= p.sum(axis=1, keepdims=True)
-        log_miss = sessions * np.log1p(-np.minimum(p, 1 - 1e-12))
-        seen = np.sum(-np.expm1(log_miss), axis=1)
-        single = np.sum(sessions * p * np.exp(log_miss - np.log1p(-np.minimum(p, 1 - 1e-12))), axis=1)
-        err = (seen - distinct) ** 2 / max(distinct, 1) + (single - ones) ** 2 / max(ones, 1)
-        k = int(np.argmin(err))
-        if err[k] < best[0]:
-            best = (float(err[k]), int(population), float(exponents[k, 0]))
-    _, population, exponent = best
+    f1, f2 = int(np.sum(counts == 1)), int(np.sum(counts == 2))
+    chao = distinct + (f1 * f1 / (2 * f2) if f2 else f1 * (f1 - 1) / 2)
+    population = int(min(max(chao, distinct, 2), 50 * max(distinct, 1), 100_000))
+    ranks = np.arange(1, population + 1, dtype=float)
+    best = (math.inf, 0.0)
+    for exponent in np.linspace(0.0, 2.0, 41):
+        p = ranks**-exponent
+        p /= p.sum()
+        seen = float(np.sum(-np.expm1(sessions * np.log1p(-np.minimum(p, 1 - 1e-12)))))
+        if abs(seen - distinct) < best[0]:
+            best = (abs(seen - distinct), float(exponent))
+    exponent = best[1]
     return {"population": population, "exponent": exponent,
             "top10_share": min(0.95, max(0.1, _zipf_share(population, exponent)))}
 
@@ -503,6 +515,8 @@ class _Crowd:
     top10_work: float
     limit: int | None
     n_sessions: int
+    p_decay: float = math.nan
+    abandon_grid: tuple[np.ndarray, np.ndarray] | None = None
 
     def values(self, tasks: float) -> dict[str, float]:
         median, sigma = _per_task_lognormal(self.mu, self.sigma, tasks)
@@ -524,50 +538,45 @@ class _Crowd:
 def _fit_crowd(cut: _Cut, *, needed: int, n_suites: int, limit_s: float, tz: str, gap_s: float,
                limit: int | None, arrivals: dict[str, Any] | None = None,
                population: Mapping[str, float] | None = None,
-               work_start: Mapping[str, float] | None = None) -> _Crowd:
+               work_start: Mapping[str, Any] | None = None) -> _Crowd:
     steps = _open_slots(cut, needed)
     sessions = _sessions(cut, gap_s, steps, needed, limit)
     if arrivals is None:
         arrivals = _arrivals(cut, sessions, steps, needed, tz)
     hourly = arrivals["hourly"]
     work = _fit_work(cut, limit_s, start=work_start)
-    taken = np.sum(cut.kind != "act") + np.sum(cut.kind == "act")
-    skip = float(np.sum(cut.kind == "skip") / max(taken, 1))
+    skip = float(np.sum(cut.kind == "skip") / max(len(cut.kind), 1))
     counts = pd.Series(sessions.performer).value_counts().to_numpy()
     pop = _fit_population(counts) if population is None else population
     return _Crowd(
         rate_per_s=arrivals["rate"], burst=arrivals["burst"], half_life_s=arrivals["half_life"], hourly=hourly,
-        session_mean=_fit_session_length(sessions), mu=work["mu"], sigma=work["sigma"], abandon=work["abandon"],
-        skip=min(skip, 0.95), population=int(pop["population"]), top10_share=float(pop["top10_share"]),
+        session_mean=_fit_session_length(sessions), mu=work["mu"], sigma=work["sigma"],
+        abandon=work["abandon"] * (1 - min(skip, 0.95)), skip=min(skip, 0.95),
+        population=int(pop["population"]), top10_share=float(pop["top10_share"]),
         top10_work=_top10_share_of_work(cut), limit=limit, n_sessions=len(sessions.start_s),
+        p_decay=float(arrivals.get("p_decay", math.nan)), abandon_grid=work.get("abandon_grid"),
     )
 
 
 def _arrivals(cut: _Cut, sessions: _Sessions, steps: tuple[np.ndarray, np.ndarray], needed: int,
               tz: str) -> dict[str, Any]:
-    """Arrival fit (rate, burst, half-life, hourly weights) and the grid it was fitted on."""
+    """Arrival fit (rate, burst, half-life, their posterior grid, hourly weights)."""
     cells = _cells(cut, tz, steps, needed)
-    arrivals: dict[str, Any] = dict(_fit_arrivals(sessions.start_s, cells, np.ones(24), cut.elapsed_s))
+    arrivals = _fit_arrivals(sessions.start_s, cells, np.ones(24))
     hourly = _fit_hourly(sessions.start_s, cells, arrivals, tz, cut.t0, cut.elapsed_s)
     if not np.allclose(hourly, 1.0):
-        arrivals = dict(_fit_arrivals(sessions.start_s, cells, hourly, cut.elapsed_s))
+        arrivals = _fit_arrivals(sessions.start_s, cells, hourly)
     arrivals["hourly"] = hourly
-    arrivals["cells"] = cells
     return arrivals
 
 
-def _arrival_draw(fit: Mapping[str, Any], elapsed: float, rng: np.random.Generator) -> dict[str, Any]:
-    """A parametric bootstrap draw of the arrival fit: new session starts from the fitted process, refitted."""
-    cells, hourly = fit["cells"], fit["hourly"]
-    half = fit["half_life"] if fit["burst"] != 1.0 else 1.0
-    mean = fit["rate"] * hourly[cells["hour"]] * cells["exposure"] * _decay_integral(
-        cells["a"], cells["b"], fit["burst"], half)
-    counts = rng.poisson(mean)
-    starts = np.repeat(cells["a"], counts) + rng.random(int(counts.sum())) * np.repeat(cells["b"] - cells["a"], counts)
-    if len(starts) == 0:
-        return dict(fit)
-    out: dict[str, Any] = dict(_fit_arrivals(np.sort(starts), cells, hourly, elapsed, start=fit))
-    out["hourly"], out["cells"] = hourly, cells
+def _arrival_draw(fit: Mapping[str, Any], rng: np.random.Generator) -> dict[str, Any]:
+    """A draw of (burst, half-life, rate) from the arrival posterior."""
+    burst, half, expected, post, n = fit["grid"]
+    i = int(rng.choice(len(post), p=post))
+    out = dict(fit)
+    out.update({"burst": float(burst[i]), "half_life": float(half[i]) if burst[i] > 1 else math.nan,
+                "rate": float(rng.gamma(n, 1.0 / expected[i]))})
     return out
 
 
@@ -888,7 +897,7 @@ def calibrate(
         raise CalibrationError(f"calibration gave an invalid scenario: {exc}") from None
     point = crowd.values(tasks)
     population = {"population": float(crowd.population), "top10_share": crowd.top10_share}
-    work_start = {"mu": crowd.mu, "sigma": crowd.sigma, "abandon": crowd.abandon}
+    work_start = {"mu": crowd.mu, "sigma": crowd.sigma, "abandon": crowd.abandon, "abandon_grid": crowd.abandon_grid}
     boot = _bootstrap(cut, draws, seed, arrivals, population, work_start, needed=needed, n_suites=n_suites,
                       limit_s=limit_s, tz=timezone, gap_s=gap_s, limit=limit)
     draw_scenarios = [_with_crowd(base, c, tasks) for c in boot]
@@ -907,15 +916,16 @@ def _with_crowd(base: Mapping[str, Any], crowd: _Crowd, tasks: float) -> Scenari
 
 
 def _bootstrap(cut: _Cut, draws: int, seed: int, arrivals: Mapping[str, Any], population: Mapping[str, float],
-               work_start: Mapping[str, float], **kwargs: Any) -> list[_Crowd]:
+               work_start: Mapping[str, Any], **kwargs: Any) -> list[_Crowd]:
     """Refit the crowd on logs resampled by performer (with replacement; a repeat is a new performer).
 
-    Arrivals are redrawn by a parametric bootstrap instead (resampled performers would
-    duplicate session starts, which looks like a burst); the population is kept.
+    Arrivals are drawn from their posterior instead (resampled performers would duplicate
+    session starts, which looks like a burst); the population is kept.
     """
     if draws <= 0:
         return []
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(0xCA1,)))
+    work_start = {**work_start, "rng": rng}
     people = np.unique(cut.performer)
     rows = {p: np.flatnonzero(cut.performer == p) for p in people}
     out: list[_Crowd] = []
@@ -926,7 +936,7 @@ def _bootstrap(cut: _Cut, draws: int, seed: int, arrivals: Mapping[str, Any], po
         sample = _Cut(cut.t0, cut.as_of, cut.elapsed_s, names, cut.suite[idx], cut.accept_s[idx],
                       cut.end_s[idx], cut.kind[idx], cut.n_tasks[idx])
         try:
-            out.append(_fit_crowd(sample, arrivals=_arrival_draw(arrivals, cut.elapsed_s, rng), population=population,
+            out.append(_fit_crowd(sample, arrivals=_arrival_draw(arrivals, rng), population=population,
                                   work_start=work_start, **kwargs))
         except CalibrationError:
             continue
@@ -956,8 +966,8 @@ def _fitted_frame(point: Mapping[str, float], boot: list[Mapping[str, float]], c
         low, high = (float(np.quantile(samples, 0.025)), float(np.quantile(samples, 0.975))) if len(samples) > 2 \
             else (math.nan, math.nan)
         note = ""
-        if key == "burst" and crowd.burst == 1.0:
-            note = "no decay detected"
+        if key == "burst":
+            note = f"P(launch burst) = {crowd.p_decay:.2f}"
         rows.append({"parameter": key, "value": float(value), "se": se, "low": low, "high": high,
                      "unit": _UNITS.get(key, ""), "note": note})
     rows.append({"parameter": "limit_per_batch", "value": float(crowd.limit) if crowd.limit else math.nan,
