@@ -330,30 +330,6 @@ def render_comparison(result: Comparison, overrides: list[str], variant: Path | 
 # --------------------------------------------------------------------------- calibrate
 
 
-def read_log_file(path: Path) -> Any:
-    """An assignment log from a platform export (``labelsim.logs.read_log``) or a CSV with the log's columns."""
-    import importlib
-
-    import pandas as pd
-
-    try:
-        logs = importlib.import_module("labelsim.logs")
-    except ImportError:
-        logs = None
-    if logs is not None:
-        return logs.read_log(path)
-    if not path.is_file():
-        raise LabelsimError(f"{path}: no such file")
-    try:
-        frame = pd.read_csv(path)
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
-        raise LabelsimError(f"{path}: cannot read it as CSV ({exc.__class__.__name__})") from None
-    for column in ("accepted_at", "submitted_at", "ended_at"):
-        if column in frame.columns:
-            frame[column] = pd.to_datetime(frame[column], utc=True, errors="coerce")
-    return frame
-
-
 @app.command("calibrate")
 def calibrate_command(
     log: Annotated[Path, typer.Argument(help="An assignment log: a platform export (Toloka, MTurk, Figure Eight).")],
@@ -369,11 +345,12 @@ def calibrate_command(
     """Fit a scenario (live state + crowd, with uncertainty) to an assignment log up to --as-of."""
     from .calibrate import calibrate
     from .io import write_text_new
+    from .logs import read_log
 
     with user_errors():
         if out_file is not None and out_file.exists():
             raise LabelsimError(f"--out {out_file}: file exists; choose another name or remove it")
-        frame = read_log_file(log)
+        frame = read_log(log)
         cal = calibrate(frame, as_of=as_of, items=items, overlap=overlap, time_limit=time_limit, reward=reward,
                         timezone=timezone)
         text = cal.to_yaml()
@@ -382,6 +359,71 @@ def calibrate_command(
             out.print(f"wrote {out_file}", highlight=False)
         else:
             out.print(text, highlight=False, markup=False, soft_wrap=True)
+
+
+# --------------------------------------------------------------------------- backtest
+
+
+def _parse_origins(text: str) -> tuple[float, ...]:
+    values = []
+    for part in text.split(","):
+        word = part.strip()
+        try:
+            value = float(word[:-1]) / 100 if word.endswith("%") else float(word)
+        except ValueError:
+            raise LabelsimError(f"--at: {word!r} is not a share such as 25% or 0.25") from None
+        if not 0 < value < 1:
+            raise LabelsimError(f"--at: {word!r} must be between 0% and 100%")
+        values.append(value)
+    return tuple(values)
+
+
+@app.command("backtest")
+def backtest_command(
+    logs: Annotated[list[Path], typer.Argument(help="Finished batches' logs (platform exports).")],
+    at: Annotated[str, typer.Option("--at", help="Forecast origins: shares of the submitted assignments.")]
+    = "25%,50%,75%",
+    replications: Annotated[int, typer.Option("--replications", "-n", help="Replications per forecast.")] = 40,
+    seed: Annotated[int, typer.Option("--seed", help="Root seed.")] = 0,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Write the tables and a plot into this new folder.")]
+    = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace a non-empty --out folder.")] = False,
+) -> None:
+    """Cut finished logs at past moments, calibrate and forecast from each cut, score against the real end."""
+    import pandas as pd
+
+    from .backtest import score
+    from .calibrate import forecaster
+    from .logs import read_log
+
+    with user_errors():
+        origins = _parse_origins(at)
+        if replications < 1:
+            raise LabelsimError(f"--replications: must be at least 1, got {replications}")
+        if out_dir is not None:
+            check_output_folder(out_dir, force=force)
+        frames = []
+        for path in logs:
+            frame = read_log(path)
+            frame["batch"] = f"{path.stem}:" + frame["batch"].astype(str)
+            frames.append(frame)
+        log = pd.concat(frames, ignore_index=True)
+        result = score(log, forecaster(replications=replications, seed=seed), at=origins)
+    rows = result.rows.assign(as_of=result.rows["as_of"].dt.strftime("%Y-%m-%d %H:%M"))
+    out.print(rich_table(rows.round(3), title="Backtest: remaining hours per (batch, origin)"))
+    out.print(rich_table(result.summary.round(3), title="Summary: labelsim beside the platform formula"))
+    if out_dir is not None:
+        from .plots import plot_backtest
+
+        def plot(path: Path) -> None:
+            ax = plot_backtest(result.rows)
+            ax.figure.savefig(path, dpi=120)
+
+        writers = write_frames({"backtest": result.rows, "backtest_summary": result.summary},
+                               {"argv": sys.argv, "labelsim_version": __version__}, "backtest.json")
+        writers["backtest.png"] = plot
+        write_folder(out_dir, writers, force=force)
+        out.print(f"wrote {out_dir}", highlight=False)
 
 
 def main() -> None:

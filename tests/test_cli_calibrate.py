@@ -10,6 +10,7 @@ from typer.testing import CliRunner
 
 from labelsim.cli import app
 from labelsim.io import load_scenario
+from labelsim.logs import format_export
 
 runner = CliRunner()
 
@@ -24,11 +25,10 @@ def log_csv(tmp_path: Path) -> Path:
             acc = start + pd.Timedelta(seconds=60 * j)
             done = acc + pd.Timedelta(seconds=40 + j)
             rows.append({"batch": "b", "suite_id": f"s{k}-{j}", "assignment_id": f"a{k}-{j}", "performer": f"w{k % 11}",
-                         "accepted_at": acc.isoformat(), "submitted_at": done.isoformat(),
-                         "status": "submitted", "reward_usd": 0.05, "n_tasks": 1, "time_limit_s": 600.0,
-                         "max_assignments": 1})
+                         "status": "submitted", "accepted_at": acc, "submitted_at": done, "ended_at": done,
+                         "reward_usd": 0.05, "n_tasks": 1, "time_limit_s": 600.0, "max_assignments": 1})
     path = tmp_path / "log.csv"
-    pd.DataFrame(rows).to_csv(path, index=False)
+    path.write_text(format_export(pd.DataFrame(rows), "mturk"), encoding="utf-8")  # an MTurk batch results file
     return path
 
 
