@@ -68,6 +68,8 @@ _REQUIRED = ("performer", "accepted_at", "status")
 
 #: Hour-of-day weights are shrunk toward flat by this many sessions per hour.
 _HOUR_PRIOR = 10.0
+#: A session that ended this recently before as_of may still go on (seconds).
+_NEXT_WITHIN_S = 120.0
 #: Bootstrap draws of the crowd parameters.
 DEFAULT_DRAWS = 20
 
@@ -328,14 +330,17 @@ def _sessions(cut: _Cut, gap_s: float, steps: tuple[np.ndarray, np.ndarray], nee
     prev_p, prev_end, n, s0 = None, -math.inf, 0, 0.0
 
     def close(p: str, end: float, ongoing: bool) -> None:
+        # censored (the session could have gone on): still working, just finished (the next accept may
+        # follow), ended by an expiry (abandonment ends a session), by nothing open or by the limit
         nothing_open = bool(_open_at(steps, np.array([end]), needed)[0] <= 0)
         at_limit = limit is not None and totals.get(p, 0) >= limit
         starts.append(s0)
         lengths.append(n)
-        censored.append(ongoing or cut.elapsed_s - end <= gap_s or nothing_open or at_limit)
+        recent = cut.elapsed_s - end <= _NEXT_WITHIN_S
+        censored.append(ongoing or recent or last_expired or nothing_open or at_limit)
         who.append(p)
 
-    ongoing = False
+    ongoing = last_expired = False
     for i in order:
         p, a = cut.performer[i], cut.accept_s[i]
         e = cut.end_s[i]
@@ -344,6 +349,7 @@ def _sessions(cut: _Cut, gap_s: float, steps: tuple[np.ndarray, np.ndarray], nee
                 close(prev_p, prev_end, ongoing)
             prev_p, n, s0, ongoing, prev_end = p, 0, a, False, -math.inf
         n += 1
+        last_expired = cut.kind[i] == "exp"
         if math.isnan(e):
             ongoing = True
         else:

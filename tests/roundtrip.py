@@ -28,7 +28,7 @@ def diverse_scenarios(n: int, seed: int = 2026) -> list[tuple[Scenario, dict[str
     out = []
     for i in range(n):
         overlap = int(rng.choice([1, 1, 3, 5]))
-        suites = int(rng.integers(80, 200)) if overlap > 1 else int(rng.integers(200, 500))
+        suites = int(rng.integers(150, 300)) if overlap > 1 else int(rng.integers(400, 900))
         limit_min = float(rng.choice([5, 10, 30]))
         median = float(rng.uniform(15, 90))
         sigma = float(rng.uniform(0.3, 0.9))
