@@ -14,11 +14,6 @@ import pandas as pd
 import pytest
 from roundtrip import round_trip, summary
 
-try:  # the warm start lives in the model's components (after the model split)
-    from labelsim.model.performers import AgeDecay  # noqa: F401
-except ImportError:  # pragma: no cover - until the split is merged
-    pytest.skip("the model's warm start is not on this branch yet", allow_module_level=True)
-
 pytestmark = pytest.mark.slow
 
 

@@ -15,11 +15,6 @@ import pytest
 import labelsim
 from labelsim.scenario import Scenario
 
-try:  # the warm start lives in the model's components (after the model split)
-    from labelsim.model.performers import AgeDecay  # noqa: F401
-except ImportError:  # pragma: no cover - until the split is merged
-    pytest.skip("the model's warm start is not on this branch yet", allow_module_level=True)
-
 START = "2026-03-02T00:00:00Z"
 
 
