@@ -40,6 +40,8 @@ def diverse_scenarios(n: int, seed: int = 2026) -> list[tuple[Scenario, dict[str
         skip = float(rng.choice([0.0, rng.uniform(0.02, 0.1)]))
         abandon = float(rng.choice([0.0, rng.uniform(0.01, 0.05)]))
         limit = int(rng.choice([0, 0, 8])) if population <= 300 else 0
+        if limit:  # people enough to finish the batch: the crowd can do at least twice the work
+            limit = max(limit, math.ceil(2 * suites * overlap / population))
         crowd: dict[str, Any] = {
             "name": "crowd", "kind": "crowd", "sessions_per_hour": rate, "population": population,
             "top10_share": float(rng.uniform(0.2, 0.5)),
@@ -71,6 +73,7 @@ def round_trip(n: int = 30, *, replications: int = 30, draws: int = 10, at: tupl
     forecasts, params = [], []
     for i, (scenario, truth) in enumerate(diverse_scenarios(n, seed)):
         result = labelsim.simulate(scenario, seed=seed + i)
+        assert result.batches["status"].iloc[0] == "Completed", f"scenario {i} did not complete"
         log = log_from_result(result)
         done = log[log["status"] == "submitted"].sort_values("submitted_at")
         end = done["submitted_at"].max()

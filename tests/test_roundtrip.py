@@ -42,7 +42,8 @@ def test_parameters_within_their_intervals(trip: tuple[pd.DataFrame, pd.DataFram
 def test_limits_are_found_where_they_bind(trip: tuple[pd.DataFrame, pd.DataFrame]) -> None:
     params = trip[1]
     limits = params[(params["parameter"] == "limit_per_batch") & np.isfinite(params["true"])]
-    found = limits["value"] == limits["true"]
-    assert found.mean() >= 0.3  # a limit shows only once many performers reached it
+    late = limits[limits["origin"] == limits["origin"].max()]
+    assert len(late) >= 3
+    assert (late["value"] == late["true"]).mean() >= 0.5  # a limit shows once many performers reached it
     false = params[(params["parameter"] == "limit_per_batch") & ~np.isfinite(params["true"])]
     assert (~np.isfinite(false["value"])).mean() >= 0.9  # no limit invented
