@@ -769,8 +769,12 @@ def _fmt(value: float) -> str:
 
 
 def _option_duration(value: object, name: str) -> float:
+    """A duration option: text with a unit (``10m``) or a number of seconds."""
     try:
-        seconds = parse_duration(value)
+        if isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool):
+            seconds = float(value)
+        else:
+            seconds = parse_duration(value)
     except (ValueError, TypeError) as exc:
         raise CalibrationError(f"{name}: {exc}") from None
     if seconds <= 0:
@@ -813,7 +817,8 @@ def calibrate(
             and later submissions count as still in flight.
         items: items in the batch (the log cannot tell while suites remain untaken).
         overlap: assignments per suite (default: the log's ``max_assignments``).
-        time_limit: the assignment time limit, a duration (default: the log's ``time_limit_s``).
+        time_limit: the assignment time limit: a duration (``"10m"``) or seconds (default: the log's
+            ``time_limit_s``).
         reward: USD per assignment (default: the log's median ``reward_usd``, else 0).
         timezone: the scenario's zone (of the hour-of-day profile).
         name: the scenario's name (default: the batch's).

@@ -405,12 +405,13 @@ def backtest_command(
         frames = []
         for path in logs:
             frame = read_log(path)
-            frame["batch"] = f"{path.stem}:" + frame["batch"].astype(str)
+            single = frame["batch"].nunique() == 1  # one batch per file: name it by the file
+            frame["batch"] = path.stem if single else f"{path.stem}:" + frame["batch"].astype(str)
             frames.append(frame)
         log = pd.concat(frames, ignore_index=True)
         result = score(log, forecaster(replications=replications, seed=seed), at=origins)
     rows = result.rows.assign(as_of=result.rows["as_of"].dt.strftime("%Y-%m-%d %H:%M"))
-    out.print(rich_table(rows.round(3), title="Backtest: remaining hours per (batch, origin)"))
+    out.print(rich_table(rows.round(2), title="Backtest: remaining hours per (batch, origin)"))
     out.print(rich_table(result.summary.round(3), title="Summary: labelsim beside the platform formula"))
     if out_dir is not None:
         from .plots import plot_backtest

@@ -60,3 +60,30 @@ def test_calibrate_bad_input_is_one_line(log_csv: Path, args: list[str], needle:
     assert result.exit_code == 2
     lines = [line for line in result.output.splitlines() if line.strip()]
     assert len(lines) == 1 and needle in lines[0]
+
+
+def test_backtest_prints_both_methods_and_writes_the_plot(tmp_path: Path) -> None:
+    import labelsim
+    from labelsim.logs import log_from_result
+
+    scenario = labelsim.Scenario.from_mapping({
+        "start": "2026-03-02T08:00:00Z", "account": {"balance": 1000},
+        "projects": [{"name": "p", "batches": [{"name": "b", "items": 60, "reward": 0.02, "time_limit": "10m",
+                                                 "launch_at": "0s"}]}],
+        "performers": [{"name": "crowd", "kind": "crowd", "sessions_per_hour": 40,
+                        "seconds_per_task": {"dist": "lognormal", "median": 30, "sigma": 0.5}}],
+    })
+    path = tmp_path / "finished.csv"
+    path.write_text(format_export(log_from_result(labelsim.simulate(scenario, seed=4)), "mturk"), encoding="utf-8")
+    folder = tmp_path / "bt"
+    result = runner.invoke(app, ["backtest", str(path), "--at", "50%", "-n", "4", "--out", str(folder)])
+    assert result.exit_code == 0, result.output
+    assert "labelsim" in result.output and "platform" in result.output
+    assert {"backtest.csv", "backtest_summary.csv", "backtest.png"} <= {p.name for p in folder.iterdir()}
+
+
+@pytest.mark.parametrize("at", ["150%", "half"])
+def test_backtest_bad_origin_is_one_line(log_csv: Path, at: str) -> None:
+    result = runner.invoke(app, ["backtest", str(log_csv), "--at", at])
+    assert result.exit_code == 2
+    assert len([line for line in result.output.splitlines() if line.strip()]) == 1
