@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .calibrate import Calibration, calibrate
     from .engine import replicate, simulate
     from .forecast import Comparison, Forecast, compare, forecast
     from .io import load_scenario
@@ -30,6 +31,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 _EXPORTS: dict[str, str] = {
     "SCHEMAS": "results",
+    "Calibration": "calibrate",
+    "calibrate": "calibrate",
     "Comparison": "forecast",
     "Forecast": "forecast",
     "LabelsimError": "scenario",
@@ -46,6 +49,7 @@ _EXPORTS: dict[str, str] = {
 
 __all__ = [
     "SCHEMAS",
+    "Calibration",
     "Comparison",
     "Forecast",
     "LabelsimError",
@@ -53,6 +57,7 @@ __all__ = [
     "ScenarioError",
     "SimulationResult",
     "__version__",
+    "calibrate",
     "compare",
     "forecast",
     "load_scenario",

@@ -709,8 +709,8 @@ class Calibration:
 
     Attributes:
         scenario: the calibrated scenario (``start`` = as_of, live state, fitted crowd).
-        fitted: one row per parameter: ``parameter``, ``value``, ``se``, ``low``, ``high``
-            (95 % bootstrap interval), ``unit``, ``note``.
+        fitted: one row per parameter (schema ``calibration_fitted`` in ``labelsim.SCHEMAS``): ``value``,
+            ``se``, ``low``/``high`` (95 % interval of the draws), ``unit``, ``note``.
         draws: scenarios whose crowd is a bootstrap draw (same live state).
         notes: what was assumed (e.g. a default reward).
     """
@@ -986,7 +986,8 @@ def _fitted_frame(point: Mapping[str, float], boot: list[Mapping[str, float]], c
                  "note": "many performers stop at this count" if crowd.limit else "none detected"})
     rows.append({"parameter": "sessions_seen", "value": float(crowd.n_sessions), "se": math.nan, "low": math.nan,
                  "high": math.nan, "unit": "sessions", "note": ""})
-    return pd.DataFrame(rows, columns=["parameter", "value", "se", "low", "high", "unit", "note"])
+    frame = pd.DataFrame(rows, columns=["parameter", "value", "se", "low", "high", "unit", "note"])
+    return frame.astype({"value": "float64", "se": "float64", "low": "float64", "high": "float64"})
 
 
 def forecaster(replications: int = 40, draws: int = 10, seed: int = 0,

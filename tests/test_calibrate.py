@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from labelsim.calibrate import CalibrationError, calibrate
+from labelsim.results import check_schema
 from labelsim.scenario import Scenario
 
 T0 = pd.Timestamp("2026-03-02T08:00:00Z")
@@ -147,6 +148,7 @@ def test_yaml_round_trip_with_comments() -> None:
     log = _synthetic(rng, n_sessions=60, rate_h=30, burst=1.0, half_h=1.0, median=40, sigma=0.6, limit_s=600)
     as_of = log["accepted_at"].quantile(0.6)
     cal = calibrate(log, as_of=as_of, items=len(log) + 10, draws=5)
+    assert check_schema(cal.fitted, "calibration_fitted") == []
     text = cal.to_yaml()
     assert text.startswith("#") and "seconds_per_task_median" in text
     again = Scenario.from_mapping(yaml.safe_load(text))

@@ -215,8 +215,11 @@ class Opening:
         crowd = self.crowd
         if pid is not None and crowd is not None:
             person = pid - crowd.base_pid
-            worker = Worker(pid, crowd, crowd.speeds[person], max(1, next(crowd.length)))
-            crowd.in_session.add(pid)
+            if pid in crowd.in_session:  # holds several at once (MTurk workers queue HITs): one session goes on
+                worker = Worker(pid, None, crowd.speeds[person])
+            else:
+                worker = Worker(pid, crowd, crowd.speeds[person], max(1, next(crowd.length)))
+                crowd.in_session.add(pid)
         else:
             worker = self.before_start
         suite: Suite | None = None
@@ -229,8 +232,8 @@ class Opening:
         if suite is None:
             return
         outcome, ends_in = self._conditional_end(worker, suite, b, item.held)
-        if self.limits is not None and worker.group is not None:
-            self.limits.took(worker, b)
+        if self.limits is not None and pid is not None and crowd is not None:
+            self.limits.took(Worker(pid, crowd, worker.speed), b)
         self.assignments.start(worker, b, suite, outcome, ends_in, -item.held)
 
     def _conditional_end(self, w: Worker, suite: Suite, b: BatchRun, held: float) -> tuple[int, float]:
@@ -244,7 +247,7 @@ class Opening:
         remaining_limit = max(0.0, b.time_limit - held)
         if crowd is None:
             return EXPIRED, remaining_limit
-        probe = w if w.group is not None else Worker(BEFORE_START, crowd, 1.0)
+        probe = w if w.group is not None else Worker(w.pid, crowd, w.speed)
         for _ in range(1000):
             outcome, delay = crowd.decide(probe, suite, b)
             if outcome == SKIPPED or delay <= held:
