@@ -322,7 +322,10 @@ class _Sessions:
 def _sessions(cut: _Cut, gap_s: float, steps: tuple[np.ndarray, np.ndarray], needed: int,
               limit: int | None) -> _Sessions:
     order = np.lexsort((cut.accept_s, cut.performer))
-    starts, lengths, censored, who = [], [], [], []
+    starts: list[float] = []
+    lengths: list[int] = []
+    censored: list[bool] = []
+    who: list[str] = []
     totals: dict[str, int] = {}
     for p, k in zip(cut.performer, cut.kind, strict=True):
         if k != "skip":
@@ -497,7 +500,7 @@ def _fit_limit(cut: _Cut, n_suites: int) -> int | None:
     below = [int(np.sum(counts == k)) for k in range(max(1, top - 3), top)]
     if top >= n_suites or at_top < max(3, 0.1 * len(counts)):
         return None
-    if below and at_top < 2 * max(np.mean(below), 1.0):
+    if below and at_top < 2 * max(float(np.mean(below)), 1.0):
         return None
     return top
 
@@ -636,13 +639,14 @@ def _live_state(cut: _Cut, *, n_suites: int, overlap: int, tasks: int, items: in
     in_flight: list[dict[str, Any]] = []
     holders: dict[int, set[str]] = {i: set(x["submitted_by"]) for i, x in enumerate(suites)}
     taken: dict[int, int] = {i: len(x["submitted_by"]) for i, x in enumerate(suites)}
-    for row in active.itertuples():
-        i = index.get(row.suite)
-        if i is None or row.performer in holders[i] or taken[i] >= overlap:
+    for suite_key, performer, accept in zip(active["suite"].tolist(), active["performer"].tolist(),
+                                            active["accept"].tolist(), strict=True):
+        i = index.get(suite_key)
+        if i is None or performer in holders[i] or taken[i] >= overlap:
             continue
-        held = min(max(cut.elapsed_s - row.accept, 0.0), limit_s * (1 - 1e-9) - 1e-6)
-        in_flight.append({"performer": str(row.performer), "held": f"{max(held, 0.0):.3f}s", "suite": i})
-        holders[i].add(row.performer)
+        held = min(max(cut.elapsed_s - float(accept), 0.0), limit_s * (1 - 1e-9) - 1e-6)
+        in_flight.append({"performer": str(performer), "held": f"{max(held, 0.0):.3f}s", "suite": i})
+        holders[i].add(str(performer))
         taken[i] += 1
     submitted = len(labeled_suites) * overlap + sum(len(x["submitted_by"]) for x in suites)
     finished = frame[frame["kind"].isin(["sub", "exp"])]
@@ -751,11 +755,12 @@ class Calibration:
         lines = [f"# {self.scenario.name}: calibrated by labelsim from an assignment log up to "
                  f"{self.scenario.start.isoformat()}",
                  "# fitted parameters (value ± standard error [95% interval], from a bootstrap over performers):"]
-        for row in self.fitted.itertuples():
-            value = _fmt(row.value)
-            spread = f" ± {_fmt(row.se)} [{_fmt(row.low)}, {_fmt(row.high)}]" if math.isfinite(row.se) else ""
-            note = f"  ({row.note})" if row.note else ""
-            lines.append(f"#   {row.parameter}: {value}{spread} {row.unit}{note}".rstrip())
+        for row in self.fitted.to_dict("records"):
+            se = float(row["se"])
+            low, high = _fmt(float(row["low"])), _fmt(float(row["high"]))
+            spread = f" ± {_fmt(se)} [{low}, {high}]" if math.isfinite(se) else ""
+            note = f"  ({row['note']})" if row["note"] else ""
+            lines.append(f"#   {row['parameter']}: {_fmt(float(row['value']))}{spread} {row['unit']}{note}".rstrip())
         lines.extend(f"# note: {n}" for n in self.notes)
         body = yaml.safe_dump(self.scenario.to_mapping(), sort_keys=False, allow_unicode=True, width=120,
                               default_flow_style=None)
