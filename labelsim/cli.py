@@ -468,6 +468,107 @@ def render_comparison(result: Comparison, overrides: list[str], variant: Path | 
     )
 
 
+# --------------------------------------------------------------------------- calibrate
+
+
+@app.command("calibrate")
+def calibrate_command(
+    log: Annotated[Path, typer.Argument(help="An assignment log: a platform export (Toloka, MTurk, Figure Eight).")],
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Forecast origin (ISO time; default: the log's last "
+                                                               "timestamp).")] = None,
+    items: Annotated[int | None, typer.Option("--items", help="Items in the batch (the log cannot tell).")] = None,
+    overlap: Annotated[int | None, typer.Option("--overlap", help="Assignments per suite.")] = None,
+    time_limit: Annotated[str | None, typer.Option("--time-limit", help="Assignment time limit, e.g. 10m.")] = None,
+    reward: Annotated[float | None, typer.Option("--reward", help="USD per assignment.")] = None,
+    timezone: Annotated[str, typer.Option("--timezone", help="Zone of the hour-of-day profile.")] = "UTC",
+    out_file: Annotated[Path | None, typer.Option("--out", help="Write the scenario YAML here (a new file).")] = None,
+) -> None:
+    """Fit a scenario (live state + crowd, with uncertainty) to an assignment log up to --as-of."""
+    from .calibrate import calibrate
+    from .io import write_text_new
+    from .logs import read_log
+
+    with user_errors():
+        if out_file is not None and out_file.exists():
+            raise LabelsimError(f"--out {out_file}: file exists; choose another name or remove it")
+        frame = read_log(log)
+        cal = calibrate(frame, as_of=as_of, items=items, overlap=overlap, time_limit=time_limit, reward=reward,
+                        timezone=timezone)
+        text = cal.to_yaml()
+        if out_file is not None:
+            write_text_new(out_file, text)
+            err.print(f"wrote {out_file}", highlight=False, markup=False)
+        else:
+            out.print(text, highlight=False, markup=False, soft_wrap=True)
+
+
+# --------------------------------------------------------------------------- backtest
+
+
+def _parse_origins(text: str) -> tuple[float, ...]:
+    values = []
+    for part in text.split(","):
+        word = part.strip()
+        try:
+            value = float(word[:-1]) / 100 if word.endswith("%") else float(word)
+        except ValueError:
+            raise LabelsimError(f"--at: {word!r} is not a share such as 25% or 0.25") from None
+        if not 0 < value < 1:
+            raise LabelsimError(f"--at: {word!r} must be between 0% and 100%")
+        values.append(value)
+    return tuple(values)
+
+
+@app.command("backtest")
+def backtest_command(
+    logs: Annotated[list[Path], typer.Argument(help="Finished batches' logs (platform exports).")],
+    at: Annotated[str, typer.Option("--at", help="Forecast origins: shares of the submitted assignments.")]
+    = "25%,50%,75%",
+    replications: Annotated[int, typer.Option("--replications", "-n", help="Replications per forecast.")] = 40,
+    seed: Annotated[int, typer.Option("--seed", help="Root seed.")] = 0,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Write the tables and a plot into this new folder.")]
+    = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace a non-empty --out folder.")] = False,
+) -> None:
+    """Cut finished logs at past moments, calibrate and forecast from each cut, score against the real end."""
+    import pandas as pd
+
+    from .backtest import score
+    from .calibrate import forecaster
+    from .logs import read_log
+
+    with user_errors():
+        origins = _parse_origins(at)
+        if replications < 1:
+            raise LabelsimError(f"--replications: must be at least 1, got {replications}")
+        target = check_output_folder(out_dir, force=force) if out_dir is not None else None
+        frames = []
+        for path in logs:
+            frame = read_log(path)
+            single = frame["batch"].nunique() == 1  # one batch per file: name it by the file
+            frame["batch"] = path.stem if single else f"{path.stem}:" + frame["batch"].astype(str)
+            frames.append(frame)
+        log = pd.concat(frames, ignore_index=True)
+        result = score(log, forecaster(replications=replications, seed=seed), at=origins)
+    rows = result.rows.assign(as_of=result.rows["as_of"].dt.strftime("%Y-%m-%d %H:%M"))
+    out.print(rich_table(rows.round(2), title="Backtest: remaining hours per (batch, origin)"))
+    out.print(rich_table(result.summary.round(3), title="Summary: labelsim beside the platform formula"))
+    if target is not None:
+        from .plots import plot_backtest
+
+        def plot(path: Path) -> None:
+            ax = plot_backtest(result.rows)
+            ax.figure.savefig(path, dpi=120)
+
+        command = ["labelsim", *sys.argv[1:]]
+        writers = write_frames({"backtest": result.rows, "backtest_summary": result.summary},
+                               {"command": command, "labelsim_version": __version__}, "backtest.json")
+        writers["backtest.png"] = plot
+        with user_errors():
+            written = write_folder(target, writers, force=force, command=command)
+        err.print(f"wrote {written}", highlight=False, markup=False)
+
+
 @app.command("init")
 def init_command(
     path: Annotated[Path, typer.Argument(help="File to write (or a folder: scenario.yaml in it).")] = Path(

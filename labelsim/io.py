@@ -228,3 +228,29 @@ def write_export(log: Any, path: str | os.PathLike[str], format: str = "toloka",
         Path(staging).unlink(missing_ok=True)
         raise
     return target
+
+
+def write_text_new(path: str | os.PathLike[str], text: str) -> Path:
+    """Write ``text`` to a new file atomically (a temporary sibling renamed into place).
+
+    Raises:
+        OutputError: the file exists already or its folder does not.
+    """
+    target = Path(path)
+    if target.exists():
+        raise OutputError(f"--out {target}: file exists; choose another name or remove it")
+    parent = target.resolve().parent
+    if not parent.is_dir():
+        raise OutputError(f"--out {target}: folder {parent} does not exist")
+    handle, staging = tempfile.mkstemp(prefix=f".{target.name}.", dir=parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(text)
+        os.chmod(staging, 0o666 & ~_umask())
+        if target.exists():  # appeared meanwhile: do not replace it
+            raise OutputError(f"--out {target}: file exists; choose another name or remove it")
+        os.replace(staging, target)
+    except BaseException:
+        Path(staging).unlink(missing_ok=True)
+        raise
+    return target
