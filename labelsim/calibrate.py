@@ -268,7 +268,7 @@ def _fit_work(cut: _Cut, limit_s: float, start: Mapping[str, Any] | None = None)
         x0 = [start["mu"], math.log(start["sigma"]), math.log(max(start["abandon"], 1e-4) / (1 - start["abandon"]))]
         best = _minimize(nll, x0, iters=150, step=0.2)
         mu, sigma = float(best[0]), float(math.exp(min(max(best[1], -5.0), 3.0)))
-        grid, post = start["abandon_grid"]  # type: ignore[misc]
+        grid, post = start["abandon_grid"]
         abandon = float(start["rng"].choice(grid, p=post))
         return {"mu": mu, "sigma": sigma, "abandon": abandon}
     mu, sigma = float(best[0]), float(math.exp(min(max(best[1], -5.0), 3.0)))

@@ -550,20 +550,17 @@ def backtest_command(
             frames.append(frame)
         log = pd.concat(frames, ignore_index=True)
         result = score(log, forecaster(replications=replications, seed=seed), at=origins)
-    rows = result.rows.assign(as_of=result.rows["as_of"].dt.strftime("%Y-%m-%d %H:%M"))
+    rows = result.rows.assign(as_of=result.rows["as_of"].dt.strftime("%Y-%m-%d %H:%M %Z"))
     out.print(rich_table(rows.round(2), title="Backtest: remaining hours per (batch, origin)"))
     out.print(rich_table(result.summary.round(3), title="Summary: labelsim beside the platform formula"))
     if target is not None:
         from .plots import plot_backtest
-
-        def plot(path: Path) -> None:
-            ax = plot_backtest(result.rows)
-            ax.figure.savefig(path, dpi=120)
+        from .report import figure_png
 
         command = ["labelsim", *sys.argv[1:]]
         writers = write_frames({"backtest": result.rows, "backtest_summary": result.summary},
                                {"command": command, "labelsim_version": __version__}, "backtest.json")
-        writers["backtest.png"] = plot
+        writers.update(png_writers({"backtest.png": figure_png(plot_backtest, result.rows, (6, 6), dpi=120)}))
         with user_errors():
             written = write_folder(target, writers, force=force, command=command)
         err.print(f"wrote {written}", highlight=False, markup=False)
