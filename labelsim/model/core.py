@@ -33,6 +33,7 @@ from .dispatch import Dispatcher
 from .entities import BatchRun, build_batches
 from .opening import Opening
 from .performers import BehaviourFactory, build_groups
+from .qc import build_quality
 from .quality import QualityControl
 from .recorder import ProgressCallback, Recorder
 from .records import RawRun
@@ -52,7 +53,8 @@ class LabelingModel:
         until_s: stop at this many seconds instead of the scenario horizon.
         progress: called with the fraction of the horizon simulated (0..1),
             every progress sample; for progress bars.
-        quality: the quality-control component (default: none, see :mod:`~labelsim.model.quality`).
+        quality: the quality-control component (default: the scenario's, :func:`~labelsim.model.qc.build_quality`:
+            none at all unless the scenario uses review, dynamic overlap, control tasks or limits).
         behaviours: performer group name -> behaviour factory (default: the standard behaviour).
     """
 
@@ -85,7 +87,7 @@ class LabelingModel:
         self.dispatch = dispatch = Dispatcher(
             self.by_queue, account, parallel=policy.same_queue == "parallel", update=self.update
         )
-        self.quality = quality if quality is not None else QualityControl()
+        self.quality: QualityControl = quality if quality is not None else build_quality(scenario, streams)
         self.assignments = Assignments(clock, account, recorder, dispatch, self.quality, self.update)
         dispatch.start = self.assignments.start
         if self.quality.limits:
@@ -109,7 +111,9 @@ class LabelingModel:
         self._setup()
         self._check_settled()
         self.clock.run()
-        return self.recorder.build(self.account, self.assignments.unfinished())
+        raw = self.recorder.build(self.account, self.assignments.unfinished())
+        self.quality.finish(raw)
+        return raw
 
     def _setup(self) -> None:
         """Everything at time 0, in a fixed order (ties between events go by scheduling order)."""
