@@ -104,3 +104,26 @@ def test_the_closed_forms():
     assert theory.dynamic_overlap_mean(2, 4, a) == pytest.approx(2 * a + 3 * (1 - a) * a + 4 * (1 - a) ** 2)
     with pytest.raises(ValueError):
         theory.dynamic_overlap_mean(3, 2, 0.5)
+
+
+def test_forecast_reports_rejections_overlap_and_cost_per_item():
+    """The eta frame's quality columns: expected rejections n·k·r/(1−r), the mean overlap, cost per item."""
+    items, rejection, low, high, agreement = 300, 0.4, 2, 4, 0.6
+    spec = labelsim.load_scenario(_scenario(
+        {"items": items, "dynamic_overlap": {"min": low, "max": high},
+         "review": {"delay": {"dist": "exponential", "mean": 600}}},
+        {"acceptance_rate": 1 - rejection, "agreement": agreement}, size=40,
+    ))
+    result = labelsim.forecast(spec, replications=R, seed=11)
+    (row,) = result.eta.itertuples()
+    reps = result.replications
+    overlap = theory.dynamic_overlap_mean(low, high, agreement)
+    _check(reps["mean_overlap"], overlap, "forecast mean overlap")
+    assert row.overlap_mean == pytest.approx(reps["mean_overlap"].mean())
+    # each accepted answer took Geometric(1 − r) attempts: rejections per replication = answers × r/(1 − r)
+    _check(reps["rejected"] / reps["submitted"], rejection / (1 - rejection), "rejections per accepted answer")
+    assert row.rejected_mean == pytest.approx(reps["rejected"].mean())
+    cost = (usd_to_micro(0.02) + max(usd_to_micro(0.02 * 0.3), usd_to_micro(0.005))) / 1e6
+    per_item = reps["submitted"] * cost / items  # every accepted answer is charged, nothing else
+    assert np.allclose(reps["spent_usd"] / items, per_item)
+    assert row.cost_per_item_p50_usd == pytest.approx(np.quantile(per_item, 0.5, method="inverted_cdf"))
