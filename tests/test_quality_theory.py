@@ -15,6 +15,7 @@ import pytest
 
 import labelsim
 from labelsim import theory
+from labelsim.forecast import forecast
 from labelsim.units import usd_to_micro
 
 K_SE, POWER = 4.0, 0.10
@@ -114,7 +115,7 @@ def test_forecast_reports_rejections_overlap_and_cost_per_item():
          "review": {"delay": {"dist": "exponential", "mean": 600}}},
         {"acceptance_rate": 1 - rejection, "agreement": agreement}, size=40,
     ))
-    result = labelsim.forecast(spec, replications=R, seed=11)
+    result = forecast(spec, replications=R, seed=11)
     (row,) = result.eta.itertuples()
     reps = result.replications
     overlap = theory.dynamic_overlap_mean(low, high, agreement)

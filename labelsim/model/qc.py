@@ -35,6 +35,7 @@ from .quality import QualityControl
 from .records import RECORD_FIELDS, RawRun
 
 if TYPE_CHECKING:
+    from .assignments import StartFn
     from .clock import AssignmentEnd
     from .core import LabelingModel
     from .performers import Worker
@@ -119,7 +120,9 @@ class ScenarioQuality(QualityControl):
         self.next_seq = model.account.next_seq
         if self.limit_spec:
             self.take_limits = TakeLimits(self.limit_spec, local_midnights(self.scenario, model.horizon))
-            self._start = model.dispatch.start
+            start = model.dispatch.start
+            assert start is not None
+            self._start: StartFn = start
             model.dispatch.start = self.counted_start
 
     # ------------------------------------------------------------------ hooks
