@@ -438,10 +438,12 @@ def _assignments(
     outcome_labels = list(OUTCOME_WORDS)
     outcome_codes = np.array([outcome_labels.index(OUTCOME_NAMES[k]) for k in sorted(OUTCOME_NAMES)])
     n = len(table)
-    if reviews is None:
-        review_codes, reviewed_s = np.zeros(n, dtype=np.int64), np.full(n, np.nan)
+    if reviews is None:  # no review in the run: every row "none", NaT (built cheaply)
+        review_codes = np.zeros(n, dtype=np.int8)
+        reviewed_at = pd.DatetimeIndex(np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")).tz_localize(start.tz)
     else:
-        review_codes, reviewed_s = reviews[0] + 1, np.where(reviews[0] == 2, np.nan, reviews[1])
+        review_codes = (reviews[0] + 1).astype(np.int8)
+        reviewed_at = _stamps(start, np.where(reviews[0] == 2, np.nan, reviews[1]))
     return pd.DataFrame({
         "project": _categorical(batch_idx, [p for p, _ in raw.batch_keys]),
         "batch": _categorical(batch_idx, [b for _, b in raw.batch_keys]),
@@ -456,7 +458,7 @@ def _assignments(
         "reward_usd": rewards / 1e6,
         "fee_usd": fees / 1e6,
         "review": pd.Categorical.from_codes(review_codes, categories=list(_REVIEW_WORDS)),
-        "reviewed_at": _stamps(start, reviewed_s),
+        "reviewed_at": reviewed_at,
     }, copy=False)
 
 
