@@ -25,6 +25,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from .forecast import Comparison, Forecast, compare, forecast
     from .io import load_scenario
     from .logs import read_log
+    from .planning import Plan, Sweep, plan, sweep
     from .results import SCHEMAS, SimulationResult
     from .scenario import LabelsimError, Scenario, ScenarioError
 
@@ -33,15 +34,19 @@ _EXPORTS: dict[str, str] = {
     "Comparison": "forecast",
     "Forecast": "forecast",
     "LabelsimError": "scenario",
+    "Plan": "planning",
     "Scenario": "scenario",
     "ScenarioError": "scenario",
     "SimulationResult": "results",
+    "Sweep": "planning",
     "compare": "forecast",
     "forecast": "forecast",
     "load_scenario": "io",
+    "plan": "planning",
     "read_log": "logs",
     "replicate": "engine",
     "simulate": "engine",
+    "sweep": "planning",
 }
 
 __all__ = [
@@ -49,16 +54,20 @@ __all__ = [
     "Comparison",
     "Forecast",
     "LabelsimError",
+    "Plan",
     "Scenario",
     "ScenarioError",
     "SimulationResult",
+    "Sweep",
     "__version__",
     "compare",
     "forecast",
     "load_scenario",
+    "plan",
     "read_log",
     "replicate",
     "simulate",
+    "sweep",
 ]
 
 

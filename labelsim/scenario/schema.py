@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import difflib
-import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -27,7 +27,32 @@ from ..calendar import ACTIVITY_PRESETS, WEEKDAYS
 from ..distributions import CountDistribution, Distribution, Geometric
 from ..units import parse_timestamp
 from .errors import ScenarioError, scenario_error
-from .fields import Count, LabelingQueue, Moment, Name, PositiveDuration, Rate, Status, _Model
+from .fields import (
+    BatchRef,
+    Count,
+    LabelingQueue,
+    Moment,
+    Money,
+    Name,
+    Number,
+    PositiveDuration,
+    Rate,
+    Status,
+    Title,
+    _Model,
+    _moment_text,
+    _text,
+    check_year,
+)
+from .limits import (
+    MAX_HORIZON_S,
+    MAX_ITEMS,
+    MAX_POPULATION,
+    MAX_SESSIONS_PER_HOUR,
+    MAX_SUITES_PER_SESSION,
+    MAX_TEAM_SIZE,
+    check_run_size,
+)
 from .overrides import apply_overrides, override_for
 from .quality import Control, DynamicOverlap, Review
 
@@ -38,7 +63,7 @@ class TopUp(_Model):
     """Money added to the account at a moment."""
 
     at: Moment
-    amount: float = Field(gt=0, description="USD")
+    amount: Money = Field(gt=0, description="USD")
 
 
 class Account(_Model):
@@ -50,10 +75,10 @@ class Account(_Model):
     assignment is ``reward + max(reward × fee_rate, min_fee)``.
     """
 
-    balance: float = Field(ge=0, description="USD at the start")
-    reserved: float | None = Field(default=None, ge=0, description="USD already reserved")
-    fee_rate: float = Field(default=0.30, ge=0, le=1)
-    min_fee: float = Field(default=0.005, ge=0, description="USD per assignment")
+    balance: Money = Field(description="USD at the start (at most 1e9)")
+    reserved: Money | None = Field(default=None, description="USD already reserved")
+    fee_rate: Number = Field(default=0.30, ge=0, le=1)
+    min_fee: Money = Field(default=0.005, description="USD per assignment")
     top_ups: tuple[TopUp, ...] = ()
 
     @model_validator(mode="after")
@@ -101,7 +126,7 @@ class Stream(_Model):
     rate: Rate
     start: Moment = 0.0
     until: Moment | None = None
-    items: Count | None = Field(default=None, ge=1)
+    items: Count | None = Field(default=None, ge=1, le=MAX_ITEMS)
 
 
 class BatchState(_Model):
@@ -134,12 +159,12 @@ class Batch(_Model):
     """
 
     name: Name
-    items: Count = Field(ge=0, description="items uploaded before launch")
+    items: Count = Field(ge=0, le=MAX_ITEMS, description="items uploaded before launch (at most 10 million)")
     labeling_queue: LabelingQueue = 5
     overlap: Count = Field(default=1, ge=1, le=30000)
     tasks_per_suite: Count = Field(default=1, ge=1, le=10000)
-    price_per_item: float | None = Field(default=None, ge=0, description="USD per item (instead of reward)")
-    reward: float | None = Field(default=None, ge=0, validate_default=True, description="USD per assignment")
+    price_per_item: Money | None = Field(default=None, description="USD per item (instead of reward)")
+    reward: Money | None = Field(default=None, validate_default=True, description="USD per assignment")
     time_limit: PositiveDuration
     launch_at: Moment | None = None
     upload_rate: Rate | None = None
@@ -264,14 +289,14 @@ def _activity(value: object) -> object:
 class Activity(_Model):
     """Relative activity by local hour of day (24 weights) and day of week (7, Mon..Sun)."""
 
-    hourly: tuple[float, ...] = Field(default=(1.0,) * 24, min_length=24, max_length=24)
-    weekly: tuple[float, ...] = Field(default=(1.0,) * 7, min_length=7, max_length=7)
+    hourly: tuple[Number, ...] = Field(default=(1.0,) * 24, min_length=24, max_length=24)
+    weekly: tuple[Number, ...] = Field(default=(1.0,) * 7, min_length=7, max_length=7)
 
     @model_validator(mode="after")
     def _weights(self) -> Activity:
         weights = self.hourly + self.weekly
-        if any(w < 0 or not math.isfinite(w) for w in weights):
-            raise ValueError("weights must be finite and not negative")
+        if any(not 0 <= w <= 1e6 for w in weights):
+            raise ValueError("weights must be between 0 and 1e6")
         if sum(self.hourly) <= 0 or sum(self.weekly) <= 0:
             raise ValueError("at least one hourly and one weekly weight must be positive")
         return self
@@ -308,11 +333,11 @@ class PerformerGroupBase(_Model):
     name: Name
     seconds_per_task: Distribution
     speed: Distribution | None = None
-    skip_rate: float = Field(default=0.0, ge=0, lt=1)
-    abandon_rate: float = Field(default=0.0, ge=0, lt=1)
+    skip_rate: Number = Field(default=0.0, ge=0, lt=1)
+    abandon_rate: Number = Field(default=0.0, ge=0, lt=1)
     limits: Limits | None = None
-    acceptance_rate: float = Field(default=1.0, ge=0, le=1)
-    agreement: float = Field(default=1.0, ge=0, le=1)
+    acceptance_rate: Number = Field(default=1.0, ge=0, le=1)
+    agreement: Number = Field(default=1.0, ge=0, le=1)
     control_accuracy: Distribution | None = None
 
     @model_validator(mode="after")
@@ -337,11 +362,20 @@ class CrowdGroup(PerformerGroupBase):
     """
 
     kind: Literal["crowd"]
-    sessions_per_hour: float = Field(gt=0)
+    sessions_per_hour: Number = Field(gt=0, le=MAX_SESSIONS_PER_HOUR)
     activity: Annotated[Activity, BeforeValidator(_activity)] = Activity()
-    population: Count = Field(default=1000, ge=1)
-    top10_share: float = Field(default=0.5, ge=0.1, lt=1)
+    population: Count = Field(default=1000, ge=1, le=MAX_POPULATION)
+    top10_share: Number = Field(default=0.5, ge=0.1, lt=1)
     suites_per_session: CountDistribution = Geometric(dist="geometric", mean=5)
+
+    @field_validator("suites_per_session")
+    @classmethod
+    def _session_length(cls, value: Any) -> Any:
+        if value.upper > MAX_SUITES_PER_SESSION:
+            raise ValueError(
+                f"suites per session may reach {value.upper:g}, above the limit of {MAX_SUITES_PER_SESSION:,}"
+            )
+        return value
 
 
 class Shift(_Model):
@@ -361,11 +395,13 @@ class Shift(_Model):
     @field_validator("start", "end", mode="before")
     @classmethod
     def _clock(cls, value: object) -> object:
-        if isinstance(value, int) and not isinstance(value, bool):  # YAML reads 09:00 as 540
-            return _dt.time(value // 60 % 24, value % 60)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            raise ValueError(f"{value!r} is not a time of day: write it as quoted 'HH:MM', e.g. '09:00'")
         if isinstance(value, str) and value.strip() in ("24:00", "24:00:00"):
             return _dt.time(0, 0)
-        return value
+        if isinstance(value, str) and not re.fullmatch(r"\s*\d{1,2}:\d{2}(:\d{2})?\s*", value):
+            raise ValueError(f"{_text(value)} is not a time of day: write 'HH:MM', e.g. '09:00'")
+        return value.strip() if isinstance(value, str) else value
 
 
 class TeamGroup(PerformerGroupBase):
@@ -376,7 +412,7 @@ class TeamGroup(PerformerGroupBase):
     """
 
     kind: Literal["team"]
-    size: Count = Field(ge=1, le=100000)
+    size: Count = Field(ge=1, le=MAX_TEAM_SIZE)
     shifts: tuple[Shift, ...] | None = None
 
 
@@ -396,15 +432,15 @@ PROJECT_ACTIONS: tuple[str, ...] = ("archive_project", "unarchive_project")
 class SetQueue(_Model):
     """Change a batch's labeling queue."""
 
-    batch: Name
+    batch: BatchRef
     queue: LabelingQueue
 
 
 class AddItems(_Model):
     """Upload more items into a batch (at the batch's ``upload_rate`` if it has one)."""
 
-    batch: Name
-    items: Count = Field(ge=1)
+    batch: BatchRef
+    items: Count = Field(ge=1, le=MAX_ITEMS)
 
 
 class Event(_Model):
@@ -418,19 +454,19 @@ class Event(_Model):
     """
 
     at: Moment
-    launch: Name | None = None
-    pause: Name | None = None
-    stop: Name | None = None
-    resume: Name | None = None
-    cancel: Name | None = None
-    archive: Name | None = None
-    unarchive: Name | None = None
-    fail: Name | None = None
+    launch: BatchRef | None = None
+    pause: BatchRef | None = None
+    stop: BatchRef | None = None
+    resume: BatchRef | None = None
+    cancel: BatchRef | None = None
+    archive: BatchRef | None = None
+    unarchive: BatchRef | None = None
+    fail: BatchRef | None = None
     archive_project: Name | None = None
     unarchive_project: Name | None = None
     set_queue: SetQueue | None = None
     add_items: AddItems | None = None
-    top_up: float | None = Field(default=None, gt=0, description="USD")
+    top_up: Money | None = Field(default=None, gt=0, description="USD")
     reason: str | None = Field(default=None, description="a note for the reader (e.g. why a batch fails)")
 
     @model_validator(mode="after")
@@ -476,11 +512,11 @@ class Scenario(_Model):
     frame (default: horizon / 500, at least one second).
     """
 
-    name: str = "untitled"
+    name: Title = "untitled"
     description: str = ""
     timezone: str = "UTC"
     start: _dt.datetime
-    horizon: PositiveDuration = 30 * 86400.0
+    horizon: PositiveDuration = Field(default=30 * 86400.0, description="at most 3650d (10 years)")
     progress_every: PositiveDuration | None = None
     account: Account
     policy: Policy = Policy()
@@ -493,15 +529,23 @@ class Scenario(_Model):
     def _zone(cls, value: str) -> str:
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/Berlin)") from None
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            raise ValueError(f"unknown time zone {_text(value)} (use an IANA name such as Europe/Berlin)") from None
+        return value
+
+    @field_validator("horizon")
+    @classmethod
+    def _horizon(cls, value: float) -> float:
+        if value > MAX_HORIZON_S:
+            raise ValueError(f"{value / 86400:g}d is longer than the limit of {MAX_HORIZON_S / 86400:g}d (10 years)")
         return value
 
     @field_validator("start", mode="before")
     @classmethod
     def _start(cls, value: object, info: Any) -> object:
         zone_name = info.data.get("timezone")
-        return parse_timestamp(value, ZoneInfo(zone_name) if zone_name else _dt.timezone.utc)
+        stamp = parse_timestamp(value, ZoneInfo(zone_name) if zone_name else _dt.timezone.utc)
+        return check_year(stamp)
 
     @model_validator(mode="after")
     def _cross_references(self) -> Scenario:
@@ -523,7 +567,23 @@ class Scenario(_Model):
             seconds = self.offset_s(moment)
             if seconds < 0:
                 raise ValueError(f"{where}: {moment} is before the scenario start {self.start.isoformat()}")
+        for project, batch in self.batches():
+            stream = batch.stream
+            if stream is not None and stream.until is not None:
+                begin, end = self.offset_s(stream.start), self.offset_s(stream.until)
+                if end <= begin:
+                    raise ValueError(
+                        f"projects[{project.name}].batches[{batch.name}].stream.until: the stream ends "
+                        f"({_moment_text(stream.until)}) at or before its start ({_moment_text(stream.start)})"
+                    )
+        check_run_size(self)
         return self
+
+    def lint(self, until_s: float | None = None) -> list[str]:
+        """Warnings for what is legal but suspicious (see :func:`labelsim.scenario.limits.lint`)."""
+        from .limits import lint
+
+        return lint(self, until_s)
 
     # ---------------------------------------------------------------- helpers
 
