@@ -52,7 +52,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from .engine import replicate
+from .engine import REPLICATION_FIELDS, replicate
 from .rng import RandomStreams
 from .scenario import LabelsimError, Scenario
 from .units import format_duration, parse_duration, parse_timestamp
@@ -72,6 +72,10 @@ _HOUR_PRIOR = 10.0
 _NEXT_WITHIN_S = 120.0
 #: Bootstrap draws of the crowd parameters.
 DEFAULT_DRAWS = 20
+
+
+#: Positions of the fields read from replication rows.
+_BATCH, _COMPLETED = REPLICATION_FIELDS.index("batch_index"), REPLICATION_FIELDS.index("completed_s")
 
 
 class CalibrationError(LabelsimError):
@@ -742,9 +746,9 @@ class Calibration:
             seed_k = int(np.random.SeedSequence(entropy, spawn_key=(k,)).generate_state(1)[0])
             reps = replicate(scenarios[k], n_k, seed_k, until=until)
             for row in reps.rows:
-                if row[1] != 0:
+                if row[_BATCH] != 0:
                     continue
-                done = row[13]
+                done = row[_COMPLETED]
                 remaining.append(float(done) if done == done else math.inf)
                 draw.append(k)
         start = pd.Timestamp(self.scenario.start).tz_convert(self.scenario.timezone)

@@ -151,6 +151,8 @@ def replications_frame(reps: Replications) -> pd.DataFrame:
         "submitted": raw["submitted"].astype(np.int64),
         "expired": raw["expired"].astype(np.int64),
         "skipped": raw["skipped"].astype(np.int64),
+        "rejected": raw["rejected"].astype(np.int64),
+        "mean_overlap": raw["mean_overlap"].astype(float),
         "in_flight": raw["in_flight"].astype(np.int64),
         "spent_usd": raw["spent_micro"].astype(float) / 1e6,
         "launched_at": stamps("launched_s"),
@@ -221,6 +223,7 @@ def _batch_eta(frame: pd.DataFrame, start: pd.Timestamp, confidence: float) -> p
         row["etd_p50"] = _to_stamp(start, quantile_ci(started, 0.5, confidence)[0])
         row["cost_p50_usd"] = float(np.quantile(group["spent_usd"], 0.5, method="inverted_cdf"))
         row["cost_p90_usd"] = float(np.quantile(group["spent_usd"], 0.9, method="inverted_cdf"))
+        row.update(_quality_columns(group))
         row["p_no_money"] = float(group["no_money"].mean())
         row["cost_to_finish_p50_usd"] = float(np.quantile(group["cost_to_finish_usd"], 0.5, method="inverted_cdf"))
         stopped = (group["status"] == "No money").to_numpy()
@@ -230,6 +233,19 @@ def _batch_eta(frame: pd.DataFrame, start: pd.Timestamp, confidence: float) -> p
         row["replications"] = len(group)
         rows.append(row)
     return _typed(pd.DataFrame(rows), "eta", start.tz)
+
+
+def _quality_columns(group: pd.DataFrame) -> dict[str, float]:
+    """Quality control per batch: mean rejections, mean overlap, median cost per labeled item."""
+    labeled = group["labeled_items"].to_numpy(dtype=float)
+    per_item = group["spent_usd"].to_numpy(dtype=float)[labeled > 0] / labeled[labeled > 0]
+    overlap = group["mean_overlap"].to_numpy(dtype=float)
+    cost = float(np.quantile(per_item, 0.5, method="inverted_cdf")) if len(per_item) else math.nan
+    return {
+        "rejected_mean": float(group["rejected"].mean()),
+        "overlap_mean": float(np.nanmean(overlap)) if np.isfinite(overlap).any() else math.nan,
+        "cost_per_item_p50_usd": cost,
+    }
 
 
 def project_completion(frame: pd.DataFrame, start: pd.Timestamp) -> pd.DataFrame:

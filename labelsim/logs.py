@@ -747,7 +747,8 @@ def _figure_eight_table(log: pd.DataFrame) -> pd.DataFrame:
 
 # --------------------------------------------------------------------------- from a simulation
 
-_OUTCOME_STATUS = {"submitted": "submitted", "expired": "expired", "skipped": "skipped", "in_flight": "active"}
+_OUTCOME_STATUS = {"submitted": "submitted", "expired": "expired", "skipped": "skipped", "in_flight": "active",
+                   "rejected": "rejected"}
 
 
 def log_from_result(result: SimulationResult) -> pd.DataFrame:
@@ -766,6 +767,8 @@ def log_from_result(result: SimulationResult) -> pd.DataFrame:
     keys = list(zip(frame["project"].astype(str), frame["batch"].astype(str), strict=True))
     outcome = frame["outcome"].astype(str)
     status = outcome.map(_OUTCOME_STATUS)
+    if "review" in frame:  # quality control: accepted submissions are approved
+        status = status.where(frame["review"].astype(str) != "accepted", "approved")
     if status.isna().any():
         raise LogError(f"log_from_result: unknown outcome {outcome[status.isna()].iloc[0]!r}")
     ended = frame["ended_at"].dt.tz_convert("UTC")
@@ -776,7 +779,7 @@ def log_from_result(result: SimulationResult) -> pd.DataFrame:
         "performer": frame["performer"].astype(str).to_numpy(dtype=object),
         "status": status.to_numpy(dtype=object),
         "accepted_at": frame["reserved_at"].dt.tz_convert("UTC"),
-        "submitted_at": ended.where(outcome == "submitted"),
+        "submitted_at": ended.where(outcome.isin(["submitted", "rejected"])),
         "ended_at": ended,
         "reward_usd": frame["reward_usd"].astype("float64"),
         "n_tasks": [specs[key].tasks_per_suite for key in keys],

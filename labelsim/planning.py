@@ -209,7 +209,8 @@ def _remaining_assignments(batch: Batch, scenario: Scenario) -> float:
 
 def _cost(scenario: Scenario, batch: Batch) -> float:
     account = scenario.account
-    return batch.reward + max(batch.reward * account.fee_rate, account.min_fee)
+    reward = batch.suite_reward  # reward per assignment, or price_per_item × tasks_per_suite
+    return reward + max(reward * account.fee_rate, account.min_fee)
 
 
 def _suite_seconds(group: CrowdGroup | TeamGroup, batch: Batch) -> float:

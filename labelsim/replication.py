@@ -19,7 +19,8 @@ __all__ = ["REPLICATION_FIELDS", "replication_rows", "run_chunk"]
 #: Fields of one compact per-batch row of a replication (what workers send back).
 REPLICATION_FIELDS: tuple[str, ...] = (
     "replication", "batch_index", "labeling_queue", "status", "items", "labeled_items", "submitted",
-    "expired", "skipped", "in_flight", "spent_micro", "launched_s", "started_s", "completed_s",
+    "expired", "skipped", "rejected", "mean_overlap", "in_flight", "spent_micro", "launched_s", "started_s",
+    "completed_s",
     "no_money", "end_s",
     # money to finish: assignments the batch needs in all, the cost of one (micro-USD), the account's
     # available balance (balance - reserved) at the end of the run
@@ -33,7 +34,8 @@ def replication_rows(raw: RawRun, replication: int) -> list[tuple[Any, ...]]:
     return [
         (
             replication, idx, final.labeling_queue, final.status, final.items, final.labeled_items,
-            final.submitted, final.expired, final.skipped, final.in_flight, final.spent,
+            final.submitted, final.expired, final.skipped, final.rejected,
+            final.needed / final.suites if final.suites else float("nan"), final.in_flight, final.spent,
             final.launched_at, final.started_at, final.completed_at, idx in no_money, raw.end_s,
             *_money_to_finish(raw, idx, final),
         )

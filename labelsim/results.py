@@ -40,6 +40,7 @@ SCHEMAS: dict[str, list[tuple[str, str, str]]] = {
         ("submitted", "int64", "submitted (paid) assignments, including before the start"),
         ("expired", "int64", "assignments that expired (abandoned or over the time limit)"),
         ("skipped", "int64", "assignments returned at once by the performer"),
+        ("rejected", "int64", "submitted assignments rejected at review (not paid; their suites were redone)"),
         ("in_flight", "int64", "assignments still reserved at the end of the run"),
         ("spent_usd", "float64", "money charged for this batch during the run (reward + fee)"),
         ("launched_at", _TS, "when it was launched (NaT: not launched, or before the start)"),
@@ -63,10 +64,12 @@ SCHEMAS: dict[str, list[tuple[str, str, str]]] = {
         ("available_at", _TS, "when the suite entered the pool (upload, launch, or return)"),
         ("reserved_at", _TS, "when the performer took it (the price is locked then)"),
         ("ended_at", _TS, "when it was submitted, expired or skipped (NaT: in flight at the end)"),
-        ("outcome", "category", "submitted | expired | skipped | in_flight"),
+        ("outcome", "category", "submitted | expired | skipped | in_flight | rejected (submitted, then rejected)"),
         ("wait_s", "float64", "reserved_at - available_at, seconds"),
-        ("reward_usd", "float64", "reward (paid only if submitted)"),
-        ("fee_usd", "float64", "platform fee (paid only if submitted)"),
+        ("reward_usd", "float64", "reward (paid only if submitted and, under review, accepted)"),
+        ("fee_usd", "float64", "platform fee (paid with the reward)"),
+        ("review", "category", "accepted | rejected | pending (not reviewed by the end) | none (no review)"),
+        ("reviewed_at", _TS, "when the verdict came and the money was charged or released (NaT: none, pending)"),
     ],
     "ledger": [
         ("at", _TS, "when the money moved"),
@@ -93,7 +96,8 @@ SCHEMAS: dict[str, list[tuple[str, str, str]]] = {
         ("assignments", "int64", "assignments taken"),
         ("submitted", "int64", "assignments submitted"),
         ("busy_s", "float64", "seconds holding assignments"),
-        ("earned_usd", "float64", "rewards earned"),
+        ("earned_usd", "float64", "rewards earned (paid: submitted, and accepted under review)"),
+        ("banned_at", _TS, "when first banned from a project by its control-task rules (NaT: never)"),
     ],
     "warnings": [
         ("at", _TS, "when the refused or doubtful action happened"),
@@ -113,6 +117,8 @@ SCHEMAS: dict[str, list[tuple[str, str, str]]] = {
         ("submitted", "int64", "submitted assignments"),
         ("expired", "int64", "expired assignments"),
         ("skipped", "int64", "skipped assignments"),
+        ("rejected", "int64", "assignments rejected at review (quality control)"),
+        ("mean_overlap", "float64", "assignments the batch needs per suite (dynamic overlap: as decided so far)"),
         ("in_flight", "int64", "assignments reserved at the end"),
         ("spent_usd", "float64", "money charged for the batch during the run"),
         ("launched_at", _TS, "launch time (NaT: not launched, or before the start)"),
@@ -144,6 +150,9 @@ SCHEMAS: dict[str, list[tuple[str, str, str]]] = {
         ("etd_p50", _TS, "median expected start (first Processing; NaT: not within horizon)"),
         ("cost_p50_usd", "float64", "median money charged for the batch"),
         ("cost_p90_usd", "float64", "90th percentile of the money charged"),
+        ("rejected_mean", "float64", "expected rejected assignments (mean over replications; review)"),
+        ("overlap_mean", "float64", "mean overlap: assignments needed per suite, averaged over replications"),
+        ("cost_per_item_p50_usd", "float64", "median money charged per labeled item (NaN: nothing labeled)"),
         ("p_no_money", "float64", "share of replications in which the batch hit No money"),
         ("cost_to_finish_p50_usd", "float64",
          "median money the batch's remaining work costs, paid in the run or not (charged + not yet submitted × cost)"),
@@ -272,16 +281,20 @@ class SimulationResult:
     @cached_property
     def assignments(self) -> pd.DataFrame:
         """One row per assignment (including those in flight at the end)."""
-        return _assignments(self.raw, self.start, self._table)
+        return _assignments(self.raw, self.start, self._table, self._reviews)
 
     @cached_property
     def _table(self) -> np.ndarray:
         return _assignment_table(self.raw)
 
     @cached_property
+    def _reviews(self) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+        return _review_columns(self.raw)
+
+    @cached_property
     def ledger(self) -> pd.DataFrame:
         """Every money movement with running balance and reserved totals."""
-        return _ledger(self.raw, self.start, self._table)
+        return _ledger(self.raw, self.start, self._table, self._reviews)
 
     @cached_property
     def progress(self) -> pd.DataFrame:
@@ -290,8 +303,8 @@ class SimulationResult:
 
     @cached_property
     def performers(self) -> pd.DataFrame:
-        """Sessions, assignments, busy time and earnings per performer."""
-        return _performers(self.raw, self.assignments)
+        """Sessions, assignments, busy time, earnings and bans per performer."""
+        return _performers(self.raw, self.assignments, self.start)
 
     @cached_property
     def warnings(self) -> pd.DataFrame:
@@ -367,6 +380,7 @@ def _batches(raw: RawRun, start: pd.Timestamp) -> pd.DataFrame:
             "submitted": final.submitted,
             "expired": final.expired,
             "skipped": final.skipped,
+            "rejected": final.rejected,
             "in_flight": final.in_flight,
             "spent_usd": final.spent / 1e6,
             "launched_at": _stamp(start, final.launched_at),
@@ -412,20 +426,67 @@ def _categorical(codes: np.ndarray, labels: list[str]) -> pd.Categorical:
     return pd.Categorical.from_codes(mapping[codes], categories=pd.Index(unique))
 
 
+def _assignment_order(raw: RawRun) -> np.ndarray:
+    """Positions of the records ordered by reservation then end."""
+    table = raw.table()
+    return np.lexsort((table[:, 5], table[:, 4]))
+
+
 def _assignment_table(raw: RawRun) -> np.ndarray:
     """The assignment records ordered by reservation then end (columns :data:`RECORD_FIELDS`)."""
-    table = raw.table()
-    return table[np.lexsort((table[:, 5], table[:, 4]))]
+    return raw.table()[_assignment_order(raw)]
 
 
-def _assignments(raw: RawRun, start: pd.Timestamp, table: np.ndarray) -> pd.DataFrame:
+def _record_costs(raw: RawRun, table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Reward and fee (micro-USD) of each record: its batch's, or its suite's under a price per item."""
+    batch_idx = table[:, 0].astype(np.int64)
+    rewards = np.array([r for r, _ in raw.costs] + [0], dtype=np.int64)[batch_idx]
+    fees = np.array([f for _, f in raw.costs] + [0], dtype=np.int64)[batch_idx]
+    if raw.suite_costs:
+        suites = table[:, 1].astype(np.int64)
+        for (idx, sid), (reward, fee) in raw.suite_costs.items():
+            rows = (batch_idx == idx) & (suites == sid)
+            rewards[rows], fees[rows] = reward, fee
+    return rewards, fees
+
+
+#: Review verdict codes of ``RawRun.reviews`` (labelsim.model.qc) -> words; -1: not reviewed.
+_REVIEW_WORDS = ("none", "rejected", "accepted", "pending")
+
+
+def _review_columns(raw: RawRun) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Per record in :func:`_assignment_table`'s order: verdict code (-1 none), verdict time, verdict
+    money sequence; None when nothing was reviewed."""
+    if not raw.reviews:
+        return None
+    n = len(raw.table())
+    verdict = np.full(n, -1, dtype=np.int64)
+    at = np.full(n, np.nan)
+    seq = np.full(n, np.nan)
+    rows = np.array([r[0] for r in raw.reviews], dtype=np.int64)
+    verdict[rows] = [r[2] for r in raw.reviews]
+    at[rows] = [r[1] for r in raw.reviews]
+    seq[rows] = [r[3] for r in raw.reviews]
+    order = _assignment_order(raw)
+    return verdict[order], at[order], seq[order]
+
+
+def _assignments(
+    raw: RawRun, start: pd.Timestamp, table: np.ndarray, reviews: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
+) -> pd.DataFrame:
     batch_idx = table[:, 0].astype(np.int64)
     known = np.array(sorted(raw.performer_names), dtype=np.int64)
     pid_pos = np.searchsorted(known, table[:, 2].astype(np.int64))
-    rewards = np.array([r for r, _ in raw.costs] + [0], dtype=float) / 1e6
-    fees = np.array([f for _, f in raw.costs] + [0], dtype=float) / 1e6
+    rewards, fees = _record_costs(raw, table)
     outcome_labels = list(OUTCOME_WORDS)
     outcome_codes = np.array([outcome_labels.index(OUTCOME_NAMES[k]) for k in sorted(OUTCOME_NAMES)])
+    n = len(table)
+    if reviews is None:  # no review in the run: every row "none", NaT (built cheaply)
+        review_codes = np.zeros(n, dtype=np.int8)
+        reviewed_at = pd.DatetimeIndex(np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")).tz_localize(start.tz)
+    else:
+        review_codes = (reviews[0] + 1).astype(np.int8)
+        reviewed_at = _stamps(start, np.where(reviews[0] == 2, np.nan, reviews[1]))
     return pd.DataFrame({
         "project": _categorical(batch_idx, [p for p, _ in raw.batch_keys]),
         "batch": _categorical(batch_idx, [b for _, b in raw.batch_keys]),
@@ -439,21 +500,33 @@ def _assignments(raw: RawRun, start: pd.Timestamp, table: np.ndarray) -> pd.Data
             outcome_codes[table[:, 6].astype(np.int64)], categories=pd.Index(outcome_labels)
         ),
         "wait_s": table[:, 4] - table[:, 3],
-        "reward_usd": rewards[batch_idx],
-        "fee_usd": fees[batch_idx],
+        "reward_usd": rewards / 1e6,
+        "fee_usd": fees / 1e6,
+        "review": pd.Categorical.from_codes(review_codes, categories=pd.Index(list(_REVIEW_WORDS))),
+        "reviewed_at": reviewed_at,
     }, copy=False)
 
 
-def _ledger(raw: RawRun, start: pd.Timestamp, table: np.ndarray) -> pd.DataFrame:
+def _ledger(
+    raw: RawRun, start: pd.Timestamp, table: np.ndarray, reviews: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
+) -> pd.DataFrame:
     """Money movements derived from the assignment records and top-ups, with running totals.
 
     Rows are in the order the model moved the money (its sequence numbers), so the
     running ``available_usd`` is exactly what the model saw.  Assignments in flight
-    at the start were reserved before it: their money is in the opening row.
+    at the start were reserved before it: their money is in the opening row.  A reviewed
+    submission is charged or released at its verdict; one still pending stays reserved.
     """
     batch_idx = table[:, 0].astype(np.int64)
     reserved_s, ended_s, outcome = table[:, 4], table[:, 5], table[:, 6].astype(np.int64)
-    cost = np.array([r + f for r, f in raw.costs] + [0], dtype=np.int64)[batch_idx]
+    end_seq = table[:, 8]
+    if reviews is not None:
+        verdict, verdict_s, verdict_seq = reviews
+        reviewed = verdict >= 0
+        ended_s = np.where(reviewed, verdict_s, ended_s)  # NaN for pending: no charge or release yet
+        end_seq = np.where(reviewed, verdict_seq, end_seq)
+    rewards, fees = _record_costs(raw, table)
+    cost = rewards + fees
     reserve_rows = table[:, 2] >= 0  # performer -1: in flight before the start
     ended = ~np.isnan(ended_s)
     n_top, n_res = len(raw.top_ups), int(reserve_rows.sum())
@@ -461,7 +534,7 @@ def _ledger(raw: RawRun, start: pd.Timestamp, table: np.ndarray) -> pd.DataFrame
         [0], np.full(n_top, 1), np.full(n_res, 2), np.where(outcome[ended] == SUBMITTED, 4, 3),
     ]).astype(np.int64)
     times = np.concatenate([[0.0], [t for t, _ in raw.top_ups], reserved_s[reserve_rows], ended_s[ended]])
-    sequence = np.concatenate([[0.0], raw.top_up_seq, table[reserve_rows, 7], table[ended, 8]])
+    sequence = np.concatenate([[0.0], raw.top_up_seq, table[reserve_rows, 7], end_seq[ended]])
     batches = np.concatenate([[-1], np.full(n_top, -1), batch_idx[reserve_rows], batch_idx[ended]]).astype(np.int64)
     amounts = np.concatenate([
         [raw.opening_balance], [a for _, a in raw.top_ups], cost[reserve_rows], cost[ended],
@@ -499,20 +572,24 @@ def _progress(raw: RawRun, start: pd.Timestamp) -> pd.DataFrame:
     })
 
 
-def _performers(raw: RawRun, assignments: pd.DataFrame) -> pd.DataFrame:
+def _performers(raw: RawRun, assignments: pd.DataFrame, start: pd.Timestamp) -> pd.DataFrame:
     columns = [c for c, _, _ in SCHEMAS["performers"]]
     frame = assignments.assign(
         busy_s=(assignments["ended_at"] - assignments["reserved_at"]).dt.total_seconds(),
         is_submitted=assignments["outcome"] == "submitted",
     )
     frame["busy_s"] = frame["busy_s"].fillna(0.0)
-    frame["earned_usd"] = np.where(frame["is_submitted"], frame["reward_usd"], 0.0)
+    paid = frame["is_submitted"] & (frame["review"] != "pending")
+    frame["earned_usd"] = np.where(paid, frame["reward_usd"], 0.0)
     grouped = frame.groupby("performer", observed=True).agg(
         assignments=("suite", "size"),
         submitted=("is_submitted", "sum"),
         busy_s=("busy_s", "sum"),
         earned_usd=("earned_usd", "sum"),
     )
+    banned: dict[int, float] = {}
+    for t, pid, _, _ in raw.bans:
+        banned.setdefault(pid, t)
     rows = []
     for pid, name in sorted(raw.performer_names.items()):
         if pid < 0 and name not in grouped.index:
@@ -523,8 +600,10 @@ def _performers(raw: RawRun, assignments: pd.DataFrame) -> pd.DataFrame:
             busy, earned = float(stats["busy_s"]), float(stats["earned_usd"])
         else:
             n, n_sub, busy, earned = 0, 0, 0.0, 0.0
-        rows.append((name, raw.performer_groups[pid], raw.sessions.get(pid, 0), n, n_sub, busy, earned))
+        rows.append((name, raw.performer_groups[pid], raw.sessions.get(pid, 0), n, n_sub, busy, earned,
+                     banned.get(pid, math.nan)))
     frame = pd.DataFrame(rows, columns=columns)
+    frame["banned_at"] = _stamps(start, frame["banned_at"].to_numpy(dtype=float))
     dtypes = {"sessions": "int64", "assignments": "int64", "submitted": "int64", "busy_s": "float64",
               "earned_usd": "float64"}
     return frame.astype(dtypes)

@@ -18,6 +18,8 @@ from collections.abc import Sequence
 import numpy as np
 
 __all__ = [
+    "assignments_per_item",
+    "dynamic_overlap_mean",
     "erlang_b",
     "erlang_c",
     "harmonic",
@@ -125,3 +127,36 @@ def makespan_exponential_cdf(jobs: int, servers: int, mean: float, t: float) -> 
             state[1:] += moved
         total += math.exp(log_weight) * state[-1]
     return min(1.0, total)
+
+
+# --------------------------------------------------------------------------- quality control
+
+
+def assignments_per_item(overlap: int, rejection: float) -> float:
+    """Mean assignments per item when each submission is rejected with probability ``rejection``
+    (and redone by another performer), nothing else lost: ``overlap / (1 − rejection)``.
+
+    Each of the ``overlap`` answers an item needs takes a geometric number of attempts
+    with success probability ``1 − rejection`` (mean ``1 / (1 − rejection)``).
+    """
+    if not 0 <= rejection < 1 or overlap < 1:
+        raise ValueError("need overlap >= 1 and 0 <= rejection < 1")
+    return overlap / (1.0 - rejection)
+
+
+def dynamic_overlap_mean(low: int, high: int, agreement: float) -> float:
+    """Mean overlap of an item under labelsim's dynamic-overlap rule (``dynamic_overlap: {min, max}``).
+
+    Rule: answers 2..``low`` each agree with the earlier ones with probability ``agreement``
+    (a); if all agree the item is done with ``low`` answers (probability a^(low−1)); otherwise
+    answers are added one at a time until one agrees (probability a each) or ``high`` are
+    given.  The extra answers are min(G, high − low) with G geometric on 1, 2, … (success a), and
+    E[min(G, K)] = Σ_{j<K} (1 − a)^j = (1 − (1 − a)^K) / a, so
+
+        E[overlap] = low + (1 − a^(low−1)) · (1 − (1 − a)^(high−low)) / a   (→ high as a → 0).
+    """
+    if not 1 <= low <= high or not 0 <= agreement <= 1:
+        raise ValueError("need 1 <= low <= high and 0 <= agreement <= 1")
+    k = high - low
+    extra = float(k) if agreement == 0 else (1.0 - (1.0 - agreement) ** k) / agreement
+    return low + (1.0 - agreement ** (low - 1)) * extra

@@ -30,6 +30,7 @@ __all__ = [
     "OUTCOME_WORDS",
     "PROCESSING",
     "QUEUED",
+    "REJECTED",
     "RELEASE",
     "RESERVE",
     "SKIPPED",
@@ -72,7 +73,8 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
         {PROCESSING, QUEUED, LOADING, STOPPING, STOPPED, COMPLETED, CANCELED, ERROR, ARCHIVE}
     ),
     STOPPING: frozenset({STOPPED, COMPLETED, *LAUNCHED, CANCELED, ERROR, ARCHIVE} - {STOPPING}),
-    STOPPED: frozenset({*LAUNCHED, CANCELED, ERROR, ARCHIVE} - {STOPPED}),
+    # Completed: a paused batch whose last answers are accepted at review (quality control)
+    STOPPED: frozenset({*LAUNCHED, COMPLETED, CANCELED, ERROR, ARCHIVE} - {STOPPED}),
     COMPLETED: frozenset({ARCHIVE}),
     ERROR: frozenset({ARCHIVE}),
     CANCELED: frozenset({ARCHIVE}),
@@ -82,8 +84,8 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
 # ---------------------------------------------------------------------------- assignment outcomes
 
 #: Outcome codes of assignment records (small ints: they are stored in a float array).
-#: Code 5 is kept free for ``REJECTED`` (quality control), which will pay nothing and return the suite.
-SUBMITTED, EXPIRED, SKIPPED, ABANDONED, IN_FLIGHT = 0, 1, 2, 3, 4
+#: ``REJECTED``: submitted, then rejected at review (quality control): not paid, the suite returns to the pool.
+SUBMITTED, EXPIRED, SKIPPED, ABANDONED, IN_FLIGHT, REJECTED = 0, 1, 2, 3, 4, 5
 #: Outcome code -> the word in the assignments frame (an abandoned suite EXPIRES).
 OUTCOME_NAMES: dict[int, str] = {
     SUBMITTED: "submitted",
@@ -91,6 +93,7 @@ OUTCOME_NAMES: dict[int, str] = {
     SKIPPED: "skipped",
     ABANDONED: "expired",
     IN_FLIGHT: "in_flight",
+    REJECTED: "rejected",
 }
 #: The distinct outcome words, in code order (the assignments frame's categories).
 OUTCOME_WORDS: tuple[str, ...] = tuple(dict.fromkeys(OUTCOME_NAMES[k] for k in sorted(OUTCOME_NAMES)))

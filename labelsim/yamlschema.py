@@ -170,6 +170,7 @@ BEFORE_VALIDATORS: dict[str, _Handler] = {
     "_name": lambda gen, schema: {**gen.generate_inner(schema["schema"]), "pattern": NAME_PATTERN},
     "_batch_ref": lambda gen, schema: {**gen.generate_inner(schema["schema"]), "pattern": BATCH_REF_PATTERN},
     "_plain_text": lambda gen, schema: gen.generate_inner(schema["schema"]),
+    "Batch._overlap_from_dynamic": lambda gen, schema: gen.generate_inner(schema["schema"]),  # fills overlap
     "_Dist._no_bools": lambda gen, schema: gen.generate_inner(schema["schema"]),
     "_bare_number": lambda gen, schema: {
         "anyOf": [{"type": "number", "minimum": 0}, gen.generate_inner(schema["schema"])],

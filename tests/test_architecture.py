@@ -203,7 +203,8 @@ def test_the_purity_checker_finds_impurities(tmp_path):
 MODEL_RANKS: dict[str, int] = {
     "clock": 0, "records": 0, "account": 0,
     "entities": 1,
-    "status": 2, "behaviour": 2, "recorder": 2, "quality": 2, "arrivals": 2,
+    "status": 2, "behaviour": 2, "recorder": 2, "quality": 2, "arrivals": 2, "qc_rules": 2,
+    "qc": 3,
     "performers": 3,
     "dispatch": 4,
     "assignments": 5, "uploads": 5,

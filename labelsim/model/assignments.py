@@ -95,7 +95,7 @@ class Assignments:
                 pool.popleft().in_pool = False
         suite.in_flight += 1
         b.in_flight += 1
-        cost = b.cost
+        cost = b.cost if b.odd_costs is None else b.suite_cost(suite)  # price per item: a short suite costs less
         self.account.reserved += cost  # Account.reserve
         w.busy = True
         self.idle.pop(w, None)

@@ -20,7 +20,7 @@ Design (see the README's "How the model works"):
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 from ..rng import RandomStreams
 from ..scenario import Scenario
@@ -29,10 +29,11 @@ from ..vocabulary import ACTIVE, COMPLETED, PROCESSING
 from .account import Account
 from .assignments import Assignments
 from .clock import Clock
-from .dispatch import Dispatcher, PerformerLimits
+from .dispatch import Dispatcher
 from .entities import BatchRun, build_batches
 from .opening import Opening
 from .performers import BehaviourFactory, build_groups
+from .qc import build_quality
 from .quality import QualityControl
 from .recorder import ProgressCallback, Recorder
 from .records import RawRun
@@ -52,7 +53,8 @@ class LabelingModel:
         until_s: stop at this many seconds instead of the scenario horizon.
         progress: called with the fraction of the horizon simulated (0..1),
             every progress sample; for progress bars.
-        quality: the quality-control component (default: none, see :mod:`~labelsim.model.quality`).
+        quality: the quality-control component (default: the scenario's, :func:`~labelsim.model.qc.build_quality`:
+            none at all unless the scenario uses review, dynamic overlap, control tasks or limits).
         behaviours: performer group name -> behaviour factory (default: the standard behaviour).
     """
 
@@ -85,7 +87,7 @@ class LabelingModel:
         self.dispatch = dispatch = Dispatcher(
             self.by_queue, account, parallel=policy.same_queue == "parallel", update=self.update
         )
-        self.quality = quality if quality is not None else QualityControl()
+        self.quality: QualityControl = quality if quality is not None else build_quality(scenario, streams)
         self.assignments = Assignments(clock, account, recorder, dispatch, self.quality, self.update)
         dispatch.start = self.assignments.start
         if self.quality.limits:
@@ -99,11 +101,10 @@ class LabelingModel:
                                self.requester, recorder)
         self.groups = build_groups(scenario, streams, behaviours)
         self.opening.groups = self.groups
-        dispatch.limits = _limits(scenario, lambda: self.env.now)
-        self.opening.limits = dispatch.limits
         self._updating = False
         self._dirty = False
         self.quality.attach(self)
+        self.opening.limits = getattr(self.quality, "take_limits", None)  # state.done counts carry into limits
 
     # ------------------------------------------------------------------ running
 
@@ -112,7 +113,9 @@ class LabelingModel:
         self._setup()
         self._check_settled()
         self.clock.run()
-        return self.recorder.build(self.account, self.assignments.unfinished())
+        raw = self.recorder.build(self.account, self.assignments.unfinished())
+        self.quality.finish(raw)
+        return raw
 
     def _setup(self) -> None:
         """Everything at time 0, in a fixed order (ties between events go by scheduling order)."""
@@ -193,17 +196,6 @@ class LabelingModel:
             b.started_at = now
         if status is COMPLETED and math.isnan(b.completed_at):
             b.completed_at = now
-
-
-def _limits(scenario: Scenario, now: Callable[[], float]) -> PerformerLimits | None:
-    """The performer groups' limits as a dispatch component (None when no group has any)."""
-    per_batch = {g.name: g.limits.per_batch for g in scenario.performers if g.limits and g.limits.per_batch}
-    per_day = {g.name: g.limits.per_day for g in scenario.performers if g.limits and g.limits.per_day}
-    if not per_batch and not per_day:
-        return None
-    local = scenario.start_local
-    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
-    return PerformerLimits(per_batch, per_day, (local - midnight).total_seconds(), now)
 
 
 def run_model(

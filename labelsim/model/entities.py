@@ -44,6 +44,10 @@ class BatchRun:
     The displayed status is derived from the flags (``launched``, ``paused``…)
     and the counters by :meth:`~labelsim.model.status.StatusRules.derive`; it is never set directly.
     Counts are in assignments unless named ``items``; money in micro-USD.
+
+    With a price per item (``item_price``: ``(USD per item, fee_rate, min_fee_usd)``), ``cost``
+    is the cost of a full suite and ``odd_costs`` holds ``suite id -> (reward, fee)`` of the
+    suites with fewer tasks; otherwise ``odd_costs`` is None.
     """
 
     __slots__ = (
@@ -57,6 +61,7 @@ class BatchRun:
         "fee",
         "idx",
         "in_flight",
+        "item_price",
         "items_total",
         "labeled_items",
         "launched",
@@ -67,6 +72,7 @@ class BatchRun:
         "name",
         "needed",
         "no_money",
+        "odd_costs",
         "open_slots",
         "overlap",
         "paused",
@@ -114,9 +120,31 @@ class BatchRun:
         self.streaming = False
         self.status = NEW
         self.launched_at = self.started_at = self.completed_at = math.nan
+        self.item_price: tuple[float, float, float] | None = None
+        self.odd_costs: dict[int, tuple[int, int]] | None = None
+
+    def price_per_item(self, usd: float, fee_rate: float, min_fee: float) -> None:
+        """Price the batch per item: a suite of n tasks costs ``assignment_cost(usd × n)``."""
+        self.item_price = (usd, fee_rate, min_fee)
+        self.odd_costs = {}
+
+    def suite_cost(self, suite: Suite) -> int:
+        """The cost of one assignment of ``suite`` (micro-USD)."""
+        odd = self.odd_costs
+        if odd is None or suite.sid not in odd:
+            return self.cost
+        reward, fee = odd[suite.sid]
+        return reward + fee
+
+    def _priced(self, sid: int, n_tasks: int) -> None:
+        if self.item_price is not None and n_tasks != self.tasks_per_suite:
+            usd, fee_rate, min_fee = self.item_price
+            self.odd_costs[sid] = assignment_cost(usd * n_tasks, fee_rate, min_fee)  # type: ignore[index]
 
     def add_suite(self, n_tasks: int, now: float) -> None:
         """Put one new suite of ``n_tasks`` items in the pool."""
+        if self.item_price is not None:
+            self._priced(self.n_suites, n_tasks)
         self.pool.append(Suite(self.n_suites, n_tasks, self.overlap, now))
         self.n_suites += 1
         self.needed += self.overlap
@@ -128,6 +156,8 @@ class BatchRun:
         size = self.tasks_per_suite
         while n_items > 0:
             n_tasks = min(size, n_items)
+            if self.item_price is not None:
+                self._priced(self.n_suites, n_tasks)
             suite = Suite(self.n_suites, n_tasks, self.overlap, now)
             self.n_suites += 1
             self.pool.append(suite)
@@ -143,6 +173,9 @@ def build_batches(scenario: Scenario) -> list[BatchRun]:
     account = scenario.account
     batches = []
     for idx, (project, spec) in enumerate(scenario.batches()):
-        reward, fee = assignment_cost(spec.reward, account.fee_rate, account.min_fee)
-        batches.append(BatchRun(idx, project.name, spec, reward, fee))
+        reward, fee = assignment_cost(spec.suite_reward, account.fee_rate, account.min_fee)
+        b = BatchRun(idx, project.name, spec, reward, fee)
+        if spec.price_per_item is not None:
+            b.price_per_item(spec.price_per_item, account.fee_rate, account.min_fee)
+        batches.append(b)
     return batches

@@ -38,9 +38,10 @@ from ..vocabulary import (
     SUBMITTED,
 )
 from .assignments import Assignments
-from .dispatch import PerformerLimits, first_open
+from .dispatch import first_open
 from .entities import BatchRun, Suite
 from .performers import Crowd, PerformerGroup, Worker
+from .qc_rules import TakeLimits
 from .recorder import Recorder
 from .records import BEFORE_START
 from .requester import Requester
@@ -81,7 +82,7 @@ class Opening:
         self.recorder = recorder
         self._people: dict[str, int] | None = None
         #: Per-performer limits (set by the core): ``state.done`` counts carry over.
-        self.limits: PerformerLimits | None = None
+        self.limits: TakeLimits | None = None
 
     def setup(self, b: BatchRun) -> None:
         """Items, live state, ``launch_at`` and item stream of ``b``."""
@@ -233,7 +234,7 @@ class Opening:
             return
         outcome, ends_in = self._conditional_end(worker, suite, b, item.held)
         if self.limits is not None and pid is not None and crowd is not None:
-            self.limits.took(Worker(pid, crowd, worker.speed), b)
+            self.limits.count(Worker(pid, crowd, worker.speed), b, 0.0)
         self.assignments.start(worker, b, suite, outcome, ends_in, -item.held)
 
     def _conditional_end(self, w: Worker, suite: Suite, b: BatchRun, held: float) -> tuple[int, float]:

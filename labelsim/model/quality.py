@@ -22,13 +22,17 @@ Hooks and what a component may do in them:
   suite: ``suite.open += n; batch.open_slots += n; batch.needed += n`` and put the suite
   back in ``batch.pool`` if ``not suite.in_pool``; then ``model.dispatch.offer(batch)``.
 - ``limits`` → :meth:`QualityControl.may_take` ``(worker, batch) -> bool``: checked each
-  time a performer is about to take a suite (per-performer limits, bans).  A ban also
-  removes the worker from ``model.dispatch.idle``.
+  time a performer is about to take a suite (per-performer limits, bans).  A component
+  that must count takes wraps ``model.dispatch.start`` in :meth:`attach`.
+- :meth:`QualityControl.finish` ``(raw)``: once at the end, to add its records to the
+  :class:`~labelsim.model.records.RawRun` (reviews, bans, rejections).
+
+The scenario's quality control is :class:`~labelsim.model.qc.ScenarioQuality`.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING
 
 from .entities import BatchRun
 
@@ -36,6 +40,7 @@ if TYPE_CHECKING:
     from .clock import AssignmentEnd
     from .core import LabelingModel
     from .performers import Worker
+    from .records import RawRun
 
 __all__ = ["QualityControl"]
 
@@ -43,10 +48,10 @@ __all__ = ["QualityControl"]
 class QualityControl:
     """No quality control: every submission is accepted at once, everyone may work."""
 
-    #: Call :meth:`on_submitted` for every submission.
-    reviews: ClassVar[bool] = False
-    #: Call :meth:`may_take` before every take.
-    limits: ClassVar[bool] = False
+    #: Call :meth:`on_submitted` for every submission (read once, when the model is built).
+    reviews: bool = False
+    #: Call :meth:`may_take` before every take (read once, when the model is built).
+    limits: bool = False
 
     def attach(self, model: LabelingModel) -> None:
         """Called once the model's components exist (before the run); keep what you need."""
@@ -59,3 +64,6 @@ class QualityControl:
     def may_take(self, w: Worker, b: BatchRun) -> bool:
         """May ``w`` take a suite of ``b`` now?"""
         return True
+
+    def finish(self, raw: RawRun) -> None:
+        """Called once with the run's records at the end: add what the component recorded."""

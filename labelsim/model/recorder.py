@@ -37,6 +37,7 @@ def final_of(b: BatchRun) -> BatchFinal:
         launched_at=b.launched_at,
         started_at=b.started_at,
         completed_at=b.completed_at,
+        suites=b.n_suites,
     )
 
 
@@ -132,5 +133,6 @@ class Recorder:
             final_balance=account.balance,
             final_reserved=account.reserved,
             costs=[(b.reward, b.fee) for b in batches],
+            suite_costs={(b.idx, sid): parts for b in batches if b.odd_costs for sid, parts in b.odd_costs.items()},
             events_processed=clock.events_scheduled(),
         )

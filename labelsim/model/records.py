@@ -55,6 +55,8 @@ class BatchFinal:
         spent: money charged for the batch during the run (micro-USD).
         needed: assignments the batch needs in all (suites × overlap).
         launched_at / started_at / completed_at: seconds from the start (NaN: not within the run).
+        rejected: assignments rejected at review (quality control).
+        suites: task suites in the batch (``needed / suites`` is its mean overlap).
     """
 
     labeling_queue: int
@@ -70,6 +72,8 @@ class BatchFinal:
     launched_at: float
     started_at: float
     completed_at: float
+    rejected: int = 0
+    suites: int = 0
 
     def __getitem__(self, key: str) -> Any:
         """``final["items"]``: the dict-style access of earlier versions."""
@@ -99,6 +103,13 @@ class RawRun:
         sessions: number of sessions per performer id.
         opening_balance / opening_reserved / final_balance / final_reserved: micro-USD.
         events_processed: SimPy events scheduled during the run.
+        reviews: quality control: ``(record_row, t_s, verdict, seq)`` per reviewed submission; ``record_row``
+            is its row in :meth:`table`, verdict 1 accepted / 0 rejected / 2 pending at the end (``t_s`` NaN);
+            ``seq`` orders the money movement of the verdict.
+        bans: quality control: ``(t_s, performer_id, project, seq)`` per ban from a project.
+        costs: ``(reward, fee)`` of one assignment per batch index (a full suite, micro-USD).
+        suite_costs: ``(batch_index, suite) -> (reward, fee)`` where a suite's assignment costs otherwise
+            (price per item: suites with fewer tasks).
     """
 
     end_s: float
@@ -121,6 +132,9 @@ class RawRun:
     final_reserved: int
     costs: list[tuple[int, int]] = field(default_factory=list)
     events_processed: int = 0
+    reviews: list[tuple[int, float, int, int]] = field(default_factory=list)
+    bans: list[tuple[float, int, str, int]] = field(default_factory=list)
+    suite_costs: dict[tuple[int, int], tuple[int, int]] = field(default_factory=dict)
 
     def table(self) -> np.ndarray:
         """The assignment records as an (n, len(RECORD_FIELDS)) float array (a view, no copy)."""

@@ -3,6 +3,7 @@
 The package has one module per job:
 
 - :mod:`.fields` — field types (durations, moments, rates, queues, statuses, names, counts);
+- :mod:`.quality` — quality-control settings (review, dynamic overlap, control tasks);
 - :mod:`.schema` — the frozen pydantic models (account, policy, projects and batches,
   performer groups sharing :class:`PerformerGroupBase`, events, the scenario);
 - :mod:`.errors` — :class:`LabelsimError`, :class:`ScenarioError` and the translation of
@@ -20,6 +21,7 @@ the problem.
 from .errors import LabelsimError, ScenarioError
 from .fields import STATUSES
 from .overrides import apply_overrides
+from .quality import Control, DynamicOverlap, Review
 from .schema import (
     BATCH_ACTIONS,
     PROJECT_ACTIONS,
@@ -55,8 +57,10 @@ __all__ = [
     "AddItems",
     "Batch",
     "BatchState",
+    "Control",
     "CrowdGroup",
     "Decay",
+    "DynamicOverlap",
     "Event",
     "InFlight",
     "LabelsimError",
@@ -66,6 +70,7 @@ __all__ = [
     "PerformerGroupBase",
     "Policy",
     "Project",
+    "Review",
     "Scenario",
     "ScenarioError",
     "SetQueue",

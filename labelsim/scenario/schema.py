@@ -20,7 +20,17 @@ from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BeforeValidator, Discriminator, Field, Tag, ValidationError, field_validator, model_validator
+from pydantic import (
+    BeforeValidator,
+    Discriminator,
+    Field,
+    Tag,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 from ..calendar import ACTIVITY_PRESETS, WEEKDAYS
 from ..distributions import CountDistribution, Distribution, Geometric
@@ -54,6 +64,7 @@ from .limits import (
     check_run_size,
 )
 from .overrides import apply_overrides, override_for
+from .quality import Control, DynamicOverlap, Review
 
 # --------------------------------------------------------------------------- account & policy
 
@@ -223,10 +234,15 @@ class BatchState(_Model):
 class Batch(_Model):
     """A batch (pool) of items in a project.
 
-    ``reward`` is paid per submitted assignment (one task suite, USD);
-    ``overlap`` distinct performers label each item; ``time_limit`` is the
+    ``reward`` is paid per submitted assignment (one task suite, USD), or
+    ``price_per_item`` per item of the suite (one of the two; the assignment then
+    pays ``price_per_item × tasks in its suite``); ``overlap`` distinct performers
+    label each item (``dynamic_overlap``: between min and max, see
+    :class:`~labelsim.scenario.quality.DynamicOverlap`); ``time_limit`` is the
     assignment time limit; ``launch_at`` absent means never launched (New)
-    unless a ``launch`` event or ``state`` says otherwise.
+    unless a ``launch`` event or ``state`` says otherwise; ``review`` holds
+    submitted work for the requester's verdict
+    (:class:`~labelsim.scenario.quality.Review`).
     """
 
     name: Name
@@ -234,12 +250,48 @@ class Batch(_Model):
     labeling_queue: LabelingQueue = 5
     overlap: Count = Field(default=1, ge=1, le=30000)
     tasks_per_suite: Count = Field(default=1, ge=1, le=10000)
-    reward: Money = Field(description="USD per assignment")
+    price_per_item: Money | None = Field(default=None, description="USD per item (instead of reward)")
+    reward: Money | None = Field(default=None, validate_default=True, description="USD per assignment")
     time_limit: PositiveDuration
     launch_at: Moment | None = None
     upload_rate: Rate | None = None
     stream: Stream | None = None
     state: BatchState | None = None
+    review: Review | None = None
+    dynamic_overlap: DynamicOverlap | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _overlap_from_dynamic(cls, data: Any) -> Any:
+        """``dynamic_overlap`` without ``overlap``: the overlap starts at ``dynamic_overlap.min``."""
+        if isinstance(data, Mapping) and "overlap" not in data:
+            dynamic = data.get("dynamic_overlap")
+            if isinstance(dynamic, Mapping) and "min" in dynamic:
+                return {**data, "overlap": dynamic["min"]}
+        return data
+
+    @field_validator("reward")
+    @classmethod
+    def _reward_or_price(cls, value: float | None, info: ValidationInfo) -> float | None:
+        if value is None and info.data.get("price_per_item") is None:
+            raise PydanticCustomError("missing", "required key is missing (or give price_per_item)")
+        return value
+
+    @property
+    def suite_reward(self) -> float:
+        """The reward of one assignment of a full suite (USD): ``reward``, or ``price_per_item × tasks_per_suite``."""
+        if self.reward is not None:
+            return self.reward
+        return (self.price_per_item or 0.0) * self.tasks_per_suite
+
+    @model_validator(mode="after")
+    def _price_and_overlap(self) -> Batch:
+        if self.reward is not None and self.price_per_item is not None:
+            raise ValueError("give either reward (USD per assignment) or price_per_item (USD per item), not both")
+        dynamic = self.dynamic_overlap
+        if dynamic is not None and self.overlap != dynamic.min:
+            raise ValueError(f"overlap ({self.overlap}) must equal dynamic_overlap.min ({dynamic.min}) or be left out")
+        return self
 
     @model_validator(mode="after")
     def _state_consistent(self) -> Batch:
@@ -341,6 +393,7 @@ class Project(_Model):
     name: Name
     status: Literal["active", "archive"] = "active"
     batches: tuple[Batch, ...] = Field(min_length=1)
+    control: Control | None = None
 
     @field_validator("status", mode="before")
     @classmethod
@@ -399,6 +452,12 @@ class PerformerGroupBase(_Model):
     EXPIRED), or works the sum of its tasks' ``seconds_per_task`` (seconds)
     times the person's ``speed`` factor (1.0 when absent), EXPIRING if that
     exceeds the time limit.
+
+    Quality (see :mod:`~labelsim.scenario.quality`): ``acceptance_rate`` is the chance a
+    reviewed submission is accepted (1.0); ``agreement`` the chance an answer agrees with
+    the others under dynamic overlap (1.0); ``control_accuracy`` a distribution of
+    per-person accuracies on control tasks (drawn once per person, clipped to 0..1; absent:
+    always right); ``limits`` caps the suites a person takes.
     """
 
     name: Name
@@ -407,6 +466,9 @@ class PerformerGroupBase(_Model):
     skip_rate: Number = Field(default=0.0, ge=0, lt=1)
     abandon_rate: Number = Field(default=0.0, ge=0, lt=1)
     limits: Limits | None = None
+    acceptance_rate: Number = Field(default=1.0, ge=0, le=1)
+    agreement: Number = Field(default=1.0, ge=0, le=1)
+    control_accuracy: Distribution | None = None
 
     @model_validator(mode="after")
     def _rates(self) -> PerformerGroupBase:
