@@ -25,7 +25,7 @@ from ._version import __version__
 from .engine import REPLICATION_FIELDS, ExecutorLike, ProgressFn, Replications, as_scenario, replicate
 from .results import SCHEMAS, SimulationResult, build_result
 from .scenario import LabelsimError, Scenario
-from .vocabulary import ARCHIVE, NOT_EXPECTED
+from .vocabulary import ARCHIVE, NEW, NOT_EXPECTED
 
 __all__ = [
     "Comparison",
@@ -172,7 +172,14 @@ def _to_stamp(start: pd.Timestamp, seconds: float) -> pd.Timestamp:
     return start + pd.to_timedelta(seconds, unit="s") if math.isfinite(seconds) else pd.NaT
 
 
-def _batch_eta(frame: pd.DataFrame, start: pd.Timestamp, confidence: float) -> pd.DataFrame:
+def _opening_statuses(scenario: Scenario) -> dict[tuple[str, str], str]:
+    """``(project, batch)`` -> its status at the start: ``state.status``, else New."""
+    return {(p.name, b.name): b.state.status if b.state is not None else NEW for p, b in scenario.batches()}
+
+
+def _batch_eta(
+    frame: pd.DataFrame, start: pd.Timestamp, confidence: float, opening: dict[tuple[str, str], str] | None = None,
+) -> pd.DataFrame:
     rows = []
     for (project, batch), group in frame.groupby(["project", "batch"], sort=False):
         done_s = _seconds(group["completed_at"], start)
@@ -185,7 +192,8 @@ def _batch_eta(frame: pd.DataFrame, start: pd.Timestamp, confidence: float) -> p
             "items": int(group["items"].median()),
         }
         row.update(_eta_columns(done_s, start, confidence))
-        row["etd_p50"] = _to_stamp(start, quantile_ci(started, 0.5, confidence)[0])
+        row["start_p50"] = row["etd_p50"] = _to_stamp(start, quantile_ci(started, 0.5, confidence)[0])
+        row["opening_status"] = (opening or {}).get((str(project), str(batch)), NEW)
         row["cost_p50_usd"] = float(np.quantile(group["spent_usd"], 0.5, method="inverted_cdf"))
         row["cost_p90_usd"] = float(np.quantile(group["spent_usd"], 0.9, method="inverted_cdf"))
         row["p_no_money"] = float(group["no_money"].mean())
@@ -285,7 +293,7 @@ def summarize(reps: Replications, confidence: float = 0.95) -> Forecast:
         ]
     return Forecast(
         scenario=scenario,
-        eta=_batch_eta(frame, start, confidence),
+        eta=_batch_eta(frame, start, confidence, _opening_statuses(scenario)),
         project_eta=_project_eta(frame, start, confidence),
         replications=frame,
         provenance=_provenance(reps, confidence),

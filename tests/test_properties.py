@@ -196,7 +196,10 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
     # the money of in-flight work at the start must be on the account
     held = sum(_cost_micro(b["reward"], fee_rate, min_fee) * b.get("state", {}).get("in_flight", 0) for b in batches)
     balance = max(balance, math.ceil(held) / 1e6)
-    account: dict[str, Any] = {"balance": balance, "fee_rate": fee_rate, "min_fee": min_fee}
+    # rewards below the platform's minimum too (min_reward 0 allows them): the invariants hold for any price
+    account: dict[str, Any] = {"balance": balance, "fee_rate": fee_rate, "min_fee": min_fee, "min_reward": 0.0}
+    if draw(st.integers(0, 3)) == 0:
+        account["low_funds"] = draw(st.floats(0.0, 5.0))
     if held and draw(st.booleans()):
         account["reserved"] = held / 1e6 + draw(st.floats(0.0, 1.0)) * (balance - held / 1e6)
     top_ups = draw(st.lists(st.tuples(_moment(horizon), st.floats(0.01, 10.0)), max_size=2))
@@ -263,7 +266,7 @@ def _tiny(batches: list[dict[str, Any]], performers: list[dict[str, Any]] | None
         "name": "minimal",
         "start": "2026-12-01T00:00:00Z",
         "horizon": "1d",
-        "account": {"balance": 1.0, **account},
+        "account": {"balance": 1.0, "min_reward": 0.0, **account},
         "projects": [{"name": "p0", "batches": batches}],
         "performers": performers or [],
     }

@@ -37,6 +37,7 @@ def final_of(b: BatchRun) -> BatchFinal:
         launched_at=b.launched_at,
         started_at=b.started_at,
         completed_at=b.completed_at,
+        n_upload_requests=b.n_upload_requests,
     )
 
 

@@ -55,6 +55,7 @@ class BatchFinal:
         spent: money charged for the batch during the run (micro-USD).
         needed: assignments the batch needs in all (suites × overlap).
         launched_at / started_at / completed_at: seconds from the start (NaN: not within the run).
+        n_upload_requests: upload requests (at most 10,000 items each) that loaded its items.
     """
 
     labeling_queue: int
@@ -70,6 +71,7 @@ class BatchFinal:
     launched_at: float
     started_at: float
     completed_at: float
+    n_upload_requests: int = 0
 
     def __getitem__(self, key: str) -> Any:
         """``final["items"]``: the dict-style access of earlier versions."""

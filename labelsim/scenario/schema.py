@@ -20,14 +20,22 @@ from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BeforeValidator, Field, ValidationError, field_validator, model_validator
+from pydantic import BeforeValidator, Field, PlainSerializer, ValidationError, field_validator, model_validator
 
 from ..calendar import ACTIVITY_PRESETS, WEEKDAYS
 from ..distributions import CountDistribution, Distribution, Geometric
-from ..units import parse_timestamp
+from ..units import parse_duration, parse_timestamp
 from .errors import ScenarioError, scenario_error
-from .fields import Count, LabelingQueue, Moment, Name, PositiveDuration, Rate, Status, _Model
+from .fields import Count, LabelingQueue, Moment, Name, PositiveDuration, Rate, Status, _Model, _seconds_text
 from .overrides import apply_overrides, override_for
+
+#: The platform's smallest reward per assignment (USD): ``account.min_reward``'s default.
+MIN_REWARD_USD = 0.005
+#: An assignment's time limit: at least 30 seconds, at most 7 days.
+MIN_TIME_LIMIT_S, MAX_TIME_LIMIT_S = 30.0, 7 * 86400.0
+
+#: A duration that may be 0 (seconds), dumped back as text.
+Duration = Annotated[float, BeforeValidator(parse_duration), PlainSerializer(_seconds_text, when_used="json")]
 
 # --------------------------------------------------------------------------- account & policy
 
@@ -46,6 +54,11 @@ class Account(_Model):
     ``reserved`` is already held by assignments in flight (default: the cost of
     the in-flight assignments given in batch ``state``).  The cost of one
     assignment is ``reward + max(reward × fee_rate, min_fee)``.
+
+    ``min_reward`` is the platform's smallest reward per assignment (USD, default
+    0.005; every batch's ``reward`` must reach it; 0 turns the check off).
+    ``low_funds`` (USD, default: none) records a ``low_funds`` warning each time the
+    available balance (balance − reserved) drops below it.
     """
 
     balance: float = Field(ge=0, description="USD at the start")
@@ -53,6 +66,8 @@ class Account(_Model):
     fee_rate: float = Field(default=0.30, ge=0, le=1)
     min_fee: float = Field(default=0.005, ge=0, description="USD per assignment")
     top_ups: tuple[TopUp, ...] = ()
+    min_reward: float = Field(default=MIN_REWARD_USD, ge=0, le=1e6, description="USD per assignment, at least")
+    low_funds: float | None = Field(default=None, ge=0, le=1e9, description="USD: warn below this available balance")
 
     @model_validator(mode="after")
     def _reserved_within_balance(self) -> Account:
@@ -76,12 +91,16 @@ class Policy(_Model):
       all its remaining assignments.
     - ``resume_on_top_up``: No money batches resume after a top-up (otherwise
       they wait for a ``resume`` event).
+    - ``upload_request_time``: what each upload request (at most 10,000 items)
+      takes on top of its items' time at the batch's ``upload_rate`` (default 5s;
+      uploads without a rate are instant whatever it is).
     """
 
     queue: Literal["strict", "work_conserving"] = "strict"
     same_queue: Literal["smallest_first", "parallel"] = "smallest_first"
     money: Literal["reserve_on_assign", "require_full_cost"] = "reserve_on_assign"
     resume_on_top_up: bool = True
+    upload_request_time: Duration = 5.0
 
 
 # --------------------------------------------------------------------------- batches
@@ -187,6 +206,13 @@ class Batch(_Model):
                 "assignments still open"
             )
         return self
+
+    @field_validator("time_limit")
+    @classmethod
+    def _time_limit_on_the_platform(cls, value: float) -> float:
+        if not MIN_TIME_LIMIT_S <= value <= MAX_TIME_LIMIT_S:
+            raise ValueError(f"{value:g}s is outside the platform's range for an assignment's time limit: 30s to 7d")
+        return value
 
 
 class Project(_Model):
@@ -534,6 +560,17 @@ class Scenario(_Model):
         for i, event in enumerate(self.events):
             found.append((f"events[{i}].at", event.at))
         return found
+
+    @model_validator(mode="after")
+    def _minimum_reward(self) -> Scenario:
+        minimum = self.account.min_reward
+        for project, batch in self.batches():
+            if batch.reward < minimum - 1e-12:
+                raise ValueError(
+                    f"projects[{project.name}].batches[{batch.name}].reward: {batch.reward:g} USD is below the "
+                    f"platform's minimum reward of {minimum:g} USD per assignment (account.min_reward)"
+                )
+        return self
 
     # ---------------------------------------------------------------- construction
 
