@@ -34,8 +34,14 @@ MIN_REWARD_USD = 0.005
 #: An assignment's time limit: at least 30 seconds, at most 7 days.
 MIN_TIME_LIMIT_S, MAX_TIME_LIMIT_S = 30.0, 7 * 86400.0
 
+
+def _duration(value: object) -> float:
+    """A duration in seconds that may be 0 (``0s``, ``5s``, ``2m``)."""
+    return parse_duration(value)
+
+
 #: A duration that may be 0 (seconds), dumped back as text.
-Duration = Annotated[float, BeforeValidator(parse_duration), PlainSerializer(_seconds_text, when_used="json")]
+Duration = Annotated[float, BeforeValidator(_duration), PlainSerializer(_seconds_text, when_used="json")]
 
 # --------------------------------------------------------------------------- account & policy
 
@@ -100,7 +106,7 @@ class Policy(_Model):
     same_queue: Literal["smallest_first", "parallel"] = "smallest_first"
     money: Literal["reserve_on_assign", "require_full_cost"] = "reserve_on_assign"
     resume_on_top_up: bool = True
-    upload_request_time: Duration = 5.0
+    upload_request_time: Duration = Field(default=5.0, le=3600.0, description="seconds per upload request")
 
 
 # --------------------------------------------------------------------------- batches
