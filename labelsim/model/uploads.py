@@ -7,9 +7,11 @@ and its suites join the pool when it ends (a suite never spans two requests); up
 queue behind the batch's earlier ones.  The batch shows Loading while a request is
 under way *and* it has no loaded work left (see :mod:`~labelsim.model.status`), so a
 running batch keeps handing out its loaded suites while more items load.  Without an
-upload rate every request loads at once.  An item stream is a Poisson process: one event per suite (when the
-suite's last item arrives), not per item; items after the stream's ``until`` never
-arrive and those before it that do not fill a suite join at ``until``.
+upload rate every request loads at once.
+
+An item stream is a Poisson process: one event per suite (when the suite's last item
+arrives), not per item; items after the stream's ``until`` never arrive and those
+before it that do not fill a suite join at ``until``.
 """
 
 from __future__ import annotations

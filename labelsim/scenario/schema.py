@@ -569,9 +569,10 @@ class Scenario(_Model):
 
     @model_validator(mode="after")
     def _minimum_reward(self) -> Scenario:
+        """Every batch's reward per assignment reaches ``account.min_reward``."""
         minimum = self.account.min_reward
         for project, batch in self.batches():
-            if batch.reward < minimum - 1e-12:
+            if batch.reward is not None and batch.reward < minimum - 1e-12:
                 raise ValueError(
                     f"projects[{project.name}].batches[{batch.name}].reward: {batch.reward:g} USD is below the "
                     f"platform's minimum reward of {minimum:g} USD per assignment (account.min_reward)"
