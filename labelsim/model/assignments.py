@@ -96,9 +96,9 @@ class Assignments:
         suite.in_flight += 1
         b.in_flight += 1
         cost = b.cost
+        self.account.reserved += cost  # Account.reserve
         account = self.account
-        account.reserved += cost  # Account.reserve
-        if account.balance - account.reserved < account.low_mark:
+        if account.balance - account.reserved < account.low_mark:  # low funds (Account.ran_low)
             account.ran_low(self.env.now)
         w.busy = True
         self.idle.pop(w, None)
