@@ -21,44 +21,58 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .calibrate import Calibration, calibrate
     from .engine import replicate, simulate
     from .forecast import Comparison, Forecast, compare, forecast
     from .io import load_scenario
     from .logs import read_log
+    from .planning import Plan, Sweep, plan, sweep
     from .results import SCHEMAS, SimulationResult
     from .scenario import LabelsimError, Scenario, ScenarioError
 
 _EXPORTS: dict[str, str] = {
     "SCHEMAS": "results",
+    "Calibration": "calibrate",
+    "calibrate": "calibrate",
     "Comparison": "forecast",
     "Forecast": "forecast",
     "LabelsimError": "scenario",
+    "Plan": "planning",
     "Scenario": "scenario",
     "ScenarioError": "scenario",
     "SimulationResult": "results",
+    "Sweep": "planning",
     "compare": "forecast",
     "forecast": "forecast",
     "load_scenario": "io",
+    "plan": "planning",
     "read_log": "logs",
     "replicate": "engine",
     "simulate": "engine",
+    "sweep": "planning",
 }
 
 __all__ = [
     "SCHEMAS",
+    "Calibration",
     "Comparison",
     "Forecast",
     "LabelsimError",
+    "Plan",
     "Scenario",
     "ScenarioError",
     "SimulationResult",
+    "Sweep",
     "__version__",
+    "calibrate",
     "compare",
     "forecast",
     "load_scenario",
+    "plan",
     "read_log",
     "replicate",
     "simulate",
+    "sweep",
 ]
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import math
 import os
+import re
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -22,13 +23,23 @@ from .replication import REPLICATION_FIELDS, run_chunk
 from .results import SimulationResult, build_result
 from .rng import RandomStreams
 from .scenario import LabelsimError, Scenario
+from .scenario.limits import MAX_HORIZON_S, MAX_JOBS, MAX_REPLICATIONS, MAX_SEED, check_run_size
 from .units import parse_duration
+
+#: Seconds to wait for a dask scheduler before giving up with one message.
+SCHEDULER_TIMEOUT_S = 5.0
+#: A dask scheduler address: protocol://host:port.
+_ADDRESS = re.compile(r"(tcp|tls|ws|wss|ucx)://(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})")
 
 __all__ = [
     "REPLICATION_FIELDS",
     "Replications",
     "as_scenario",
+    "check_jobs",
+    "check_replications",
+    "check_scheduler",
     "check_seed",
+    "check_until",
     "parse_until",
     "replicate",
     "run_chunk",
@@ -48,27 +59,80 @@ def as_scenario(scenario: Scenario | Mapping[str, Any]) -> Scenario:
     )
 
 
+def _short(value: object) -> str:
+    text = repr(value) if not isinstance(value, int) or abs(value) < 10**60 else "a huge integer"
+    return text if len(text) <= 60 else text[:59] + "…"
+
+
 def check_seed(seed: object) -> int | None:
-    """Validate a seed: None (fresh entropy) or a non-negative integer."""
+    """Validate a seed: None (fresh entropy) or an integer from 0 to 2**128 - 1."""
     if seed is None:
         return None
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise LabelsimError(f"seed: must be a non-negative integer, got {seed!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise LabelsimError(f"seed: must be a non-negative integer below 2**128, got {_short(seed)}")
     return seed
 
 
+def check_jobs(jobs: object) -> int | None:
+    """Validate ``jobs``: None or 1..:data:`MAX_JOBS` parallel workers."""
+    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or not 1 <= jobs <= MAX_JOBS):
+        raise LabelsimError(f"jobs: must be an integer from 1 to {MAX_JOBS}, got {_short(jobs)}")
+    return jobs
+
+
+def check_replications(replications: object) -> int:
+    """Validate ``replications``: 1..:data:`MAX_REPLICATIONS`."""
+    if (
+        isinstance(replications, bool) or not isinstance(replications, int)
+        or not 1 <= replications <= MAX_REPLICATIONS
+    ):
+        raise LabelsimError(
+            f"replications: must be an integer from 1 to {MAX_REPLICATIONS:,}, got {_short(replications)}"
+        )
+    return replications
+
+
+def check_scheduler(scheduler: object, executor: object = None) -> str | None:
+    """Validate a dask scheduler address (``tcp://host:port``) before connecting.
+
+    A scheduler implies ``executor="dask"``; with ``serial`` or ``processes`` it is refused.
+    """
+    if scheduler is None:
+        return None
+    if isinstance(executor, str) and executor != "dask":
+        raise LabelsimError(f"scheduler: a dask scheduler needs --executor dask, not {executor}")
+    match = _ADDRESS.fullmatch(scheduler) if isinstance(scheduler, str) else None
+    if match is None or not 1 <= int(match.group(3)) <= 65535:
+        raise LabelsimError(
+            f"scheduler: {_short(scheduler)} is not a scheduler address like tcp://10.0.0.5:8786 (protocol://host:port)"
+        )
+    return match.group(0)
+
+
 def parse_until(until: str | float | None) -> float | None:
-    """``until`` as seconds (a duration such as ``3d``, or seconds), or None."""
+    """``until`` as seconds (a duration such as ``3d``, or seconds), or None; at most 3650 days (10 years)."""
     if until is None:
         return None
     is_number = isinstance(until, (int, float)) and not isinstance(until, bool)
     try:
         seconds = float(until) if is_number else parse_duration(until)
-    except ValueError as exc:
+    except (ValueError, OverflowError) as exc:
         raise LabelsimError(f"until: {exc}") from None
     if not seconds > 0:
-        raise LabelsimError(f"until: must be a positive duration, got {until!r}")
+        raise LabelsimError(f"until: must be a positive duration, got {_short(until)}")
+    if not seconds <= MAX_HORIZON_S:
+        raise LabelsimError(f"until: {_short(until)} is longer than the limit of {MAX_HORIZON_S / 86400:g}d (10 years)")
     return seconds
+
+
+def check_until(scenario: Scenario, until_s: float | None) -> None:
+    """Refuse an ``until`` that makes the run too large (see :func:`labelsim.scenario.limits.check_run_size`)."""
+    if until_s is None or until_s <= scenario.horizon:
+        return
+    try:
+        check_run_size(scenario, until_s)
+    except ValueError as exc:
+        raise LabelsimError(f"until: {exc}") from None
 
 
 def simulate(
@@ -93,10 +157,13 @@ def simulate(
     spec = as_scenario(scenario)
     streams = RandomStreams(check_seed(seed))
     until_s = parse_until(until)
+    check_until(spec, until_s)
     started = time.perf_counter()
     raw = run_model(spec, streams, until_s=until_s, progress=progress)
     wall = time.perf_counter() - started
-    return build_result(raw, spec, seed_entropy=streams.entropy, wall_time_s=wall)
+    result = build_result(raw, spec, seed_entropy=streams.entropy, wall_time_s=wall)
+    result.provenance["scenario_warnings"] = spec.lint(until_s)
+    return result
 
 
 # --------------------------------------------------------------------------- replications
@@ -143,6 +210,7 @@ def replicate(
     until: str | float | None = None,
     progress: ProgressFn | None = None,
     keep_runs: bool = False,
+    first: int = 0,
 ) -> Replications:
     """Run ``replications`` independent runs of ``scenario``, in chunks, on an executor.
 
@@ -161,12 +229,13 @@ def replicate(
         progress: called as ``progress(done, total)`` after each chunk.
         keep_runs: also bring back every run's full records (memory grows with the
             replications; by default tasks return a few compact rows per replication).
+        first: number of the first replication (run ``first .. first + replications - 1``),
+            to add replications to an earlier call with the same seed.
     """
     spec = as_scenario(scenario)
-    if isinstance(replications, bool) or not isinstance(replications, int) or replications < 1:
-        raise LabelsimError(f"replications: must be a positive integer, got {replications!r}")
-    if jobs is not None and (isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1):
-        raise LabelsimError(f"jobs: must be a positive integer, got {jobs!r}")
+    check_replications(replications)
+    check_jobs(jobs)
+    check_scheduler(scheduler, executor)
     name, workers = _resolve_executor(executor, jobs, scheduler)
     if chunk_size is None:
         # small chunks balance the workers' load at the end; a task costs milliseconds, a replication more
@@ -175,7 +244,11 @@ def replicate(
         raise LabelsimError(f"chunk_size: must be a positive integer, got {chunk_size!r}")
     entropy = RandomStreams(check_seed(seed)).entropy
     until_s = parse_until(until)
-    chunks = [list(range(i, min(i + chunk_size, replications))) for i in range(0, replications, chunk_size)]
+    check_until(spec, until_s)
+    if isinstance(first, bool) or not isinstance(first, int) or first < 0:
+        raise LabelsimError(f"first: must be a non-negative integer, got {first!r}")
+    end = first + replications
+    chunks = [list(range(i, min(i + chunk_size, end))) for i in range(first, end, chunk_size)]
     task = functools.partial(run_chunk, spec, entropy, until_s=until_s, keep_runs=keep_runs)
     done = 0
 
@@ -284,12 +357,15 @@ def _map_dask(
     except ImportError:  # pragma: no cover - depends on the installation
         raise LabelsimError("executor dask needs dask.distributed: pip install 'labelsim[dask]'") from None
     owned: list[Any] = []
-    if isinstance(executor, str):
+    if executor is None or isinstance(executor, str):  # None: implied by a scheduler address
         if scheduler is not None:
             try:
-                client = Client(scheduler, timeout="10s")
-            except OSError as exc:
-                raise LabelsimError(f"scheduler: cannot connect to {scheduler} ({exc})") from None
+                client = Client(scheduler, timeout=f"{SCHEDULER_TIMEOUT_S}s")
+            except Exception as exc:  # OSError, TimeoutError, dask's own errors: all mean "not reachable"
+                reason = str(exc).splitlines()[0] if str(exc) else exc.__class__.__name__
+                raise LabelsimError(
+                    f"scheduler: cannot connect to {scheduler} within {SCHEDULER_TIMEOUT_S:g} s ({reason[:120]})"
+                ) from None
         else:
             cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None)
             client = Client(cluster)

@@ -14,9 +14,11 @@ than the horizon": a quantile that falls among them is NaT (not within horizon).
 from __future__ import annotations
 
 import math
+import sys
+import types
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -25,6 +27,7 @@ from ._version import __version__
 from .engine import REPLICATION_FIELDS, ExecutorLike, ProgressFn, Replications, as_scenario, replicate
 from .results import SCHEMAS, SimulationResult, build_result
 from .scenario import LabelsimError, Scenario
+from .units import parse_duration
 from .vocabulary import ARCHIVE, NEW, NOT_EXPECTED
 
 __all__ = [
@@ -32,11 +35,19 @@ __all__ = [
     "Forecast",
     "compare",
     "forecast",
+    "min_effect_h",
+    "parse_precision",
     "quantile_ci",
+    "replicate_to_precision",
     "replications_frame",
 ]
 
 QUANTILES = (0.1, 0.5, 0.9)
+#: The smallest ETA change :func:`compare` calls "earlier" or "later": the mean paired change must be at least
+#: ``MIN_EFFECT_S`` seconds and ``MIN_EFFECT_FRACTION`` of the base's mean time to finish (whichever is larger),
+#: besides its confidence interval excluding 0.  Anything smaller is "no clear difference".
+MIN_EFFECT_S = 60.0
+MIN_EFFECT_FRACTION = 0.005
 #: Statuses at the end of a run for which a batch is no longer expected to finish.
 _ABANDONED = NOT_EXPECTED
 
@@ -147,7 +158,29 @@ def replications_frame(reps: Replications) -> pd.DataFrame:
         "completed_at": stamps("completed_s"),
         "no_money": raw["no_money"].astype(bool),
         "end_at": stamps("end_s"),
+        **_money_to_finish(raw),
     })
+
+
+def _money_to_finish(raw: pd.DataFrame) -> dict[str, np.ndarray]:
+    """Per row: what the batch's whole work costs, and the money still needed when it stops for money.
+
+    ``cost_to_finish_usd`` = money charged in the run + the assignments not yet
+    submitted × the cost of one (whether or not they are paid in the run);
+    ``shortfall_usd`` = for a batch that ends the run No money, the cost of its
+    assignments neither submitted nor reserved minus the account's available balance
+    at the end (0 otherwise).
+    """
+    cost = raw["cost_micro"].to_numpy(dtype=float)
+    left = (raw["needed"] - raw["submitted"]).to_numpy(dtype=float)
+    unreserved = left - raw["in_flight"].to_numpy(dtype=float)
+    stopped = (raw["status"] == "No money").to_numpy()
+    available = raw["available_micro"].to_numpy(dtype=float)
+    shortfall = np.where(stopped, np.maximum(0.0, unreserved * cost - available), 0.0)
+    return {
+        "cost_to_finish_usd": (raw["spent_micro"].to_numpy(dtype=float) + left * cost) / 1e6,
+        "shortfall_usd": shortfall / 1e6,
+    }
 
 
 def _seconds(series: pd.Series, start: pd.Timestamp) -> np.ndarray:
@@ -169,7 +202,7 @@ def _eta_columns(done_s: np.ndarray, start: pd.Timestamp, confidence: float) -> 
 
 
 def _to_stamp(start: pd.Timestamp, seconds: float) -> pd.Timestamp:
-    return start + pd.to_timedelta(seconds, unit="s") if math.isfinite(seconds) else pd.NaT
+    return start + pd.to_timedelta(seconds, unit="s") if math.isfinite(seconds) else cast(pd.Timestamp, pd.NaT)
 
 
 def _opening_statuses(scenario: Scenario) -> dict[tuple[str, str], str]:
@@ -197,6 +230,11 @@ def _batch_eta(
         row["cost_p50_usd"] = float(np.quantile(group["spent_usd"], 0.5, method="inverted_cdf"))
         row["cost_p90_usd"] = float(np.quantile(group["spent_usd"], 0.9, method="inverted_cdf"))
         row["p_no_money"] = float(group["no_money"].mean())
+        row["cost_to_finish_p50_usd"] = float(np.quantile(group["cost_to_finish_usd"], 0.5, method="inverted_cdf"))
+        stopped = (group["status"] == "No money").to_numpy()
+        row["p_shortfall"] = float(stopped.mean())
+        shortfall = group["shortfall_usd"].to_numpy(dtype=float)[stopped]
+        row["shortfall_p50_usd"] = float(np.quantile(shortfall, 0.5, method="inverted_cdf")) if stopped.any() else 0.0
         row["replications"] = len(group)
         rows.append(row)
     return _typed(pd.DataFrame(rows), "eta", start.tz)
@@ -246,7 +284,7 @@ def _typed(frame: pd.DataFrame, name: str, tz: Any) -> pd.DataFrame:
         if dtype.startswith("datetime64"):
             frame[column] = pd.to_datetime(frame[column], utc=True).dt.tz_convert(tz)
         elif dtype in ("int64", "float64", "bool"):
-            frame[column] = frame[column].astype(dtype)
+            frame[column] = frame[column].astype(np.dtype(dtype))
     return frame
 
 
@@ -314,6 +352,7 @@ def _provenance(reps: Replications, confidence: float) -> dict[str, Any]:
         "replications_per_s": round(reps.n / reps.wall_time_s, 3) if reps.wall_time_s > 0 else None,
         "horizon_s": reps.horizon_s,
         "labelsim_version": __version__,
+        "scenario_warnings": reps.scenario.lint(reps.horizon_s),
     }
 
 
@@ -330,6 +369,8 @@ def forecast(
     until: str | float | None = None,
     confidence: float = 0.95,
     keep_runs: bool = False,
+    precision: str | float | None = None,
+    max_replications: int | None = None,
 ) -> Forecast:
     """Forecast every batch's ETA from ``replications`` independent runs.
 
@@ -346,13 +387,128 @@ def forecast(
         confidence: level of the confidence intervals (default 0.95).
         keep_runs: also keep every replication's full result (status timelines,
             assignments, ledger…) in ``Forecast.runs``; costs memory.
+        precision: adaptive replications: start with ``replications`` and add more in
+            rounds until the 95% confidence interval of every batch's P50 ETA is at most
+            this wide (a duration such as ``10m``, or seconds); the provenance says how
+            many were used (``replications``) and whether the target was met
+            (``precision_met``).
+        max_replications: the cap of adaptive replications (default 4000, at least
+            ``replications``).
     """
     _check_confidence(confidence)
-    reps = replicate(
-        scenario, replications, seed, executor=executor, jobs=jobs, chunk_size=chunk_size,
-        scheduler=scheduler, until=until, progress=progress, keep_runs=keep_runs,
+    common = {"executor": executor, "jobs": jobs, "chunk_size": chunk_size, "scheduler": scheduler,
+              "until": until, "keep_runs": keep_runs}
+    if precision is None:
+        reps = replicate(scenario, replications, seed, progress=progress, **common)
+        return summarize(reps, confidence)
+    reps, met, rounds = replicate_to_precision(
+        as_scenario(scenario), replications, seed, parse_precision(precision), max_replications,
+        progress=progress, **common,
     )
-    return summarize(reps, confidence)
+    result = summarize(reps, confidence)
+    result.provenance.update({
+        "precision_s": parse_precision(precision), "precision_met": met, "rounds": rounds,
+        "max_replications": _cap(replications, max_replications),
+        "p50_ci_width_max_s": _widest_p50_ci(replications_frame(reps), reps.scenario),
+    })
+    return result
+
+
+# --------------------------------------------------------------------------- adaptive replications
+
+#: Default cap of adaptive replications.
+MAX_REPLICATIONS = 4000
+
+
+def parse_precision(precision: str | float) -> float:
+    """A precision target as seconds (a duration such as ``10m``, or a number of seconds)."""
+    is_number = isinstance(precision, (int, float)) and not isinstance(precision, bool)
+    try:
+        seconds = float(precision) if is_number else parse_duration(precision)
+    except ValueError as exc:
+        raise LabelsimError(f"precision: {exc}") from None
+    if not seconds > 0 or not math.isfinite(seconds):
+        raise LabelsimError(f"precision: must be a positive duration such as 10m, got {precision!r}")
+    return seconds
+
+
+def _cap(replications: int, max_replications: int | None) -> int:
+    if max_replications is None:
+        return max(replications, MAX_REPLICATIONS)
+    if isinstance(max_replications, bool) or not isinstance(max_replications, int) or max_replications < 1:
+        raise LabelsimError(f"max_replications: must be a positive integer, got {max_replications!r}")
+    return max(replications, max_replications)
+
+
+def _p50_ci_widths(frame: pd.DataFrame, scenario: Scenario, keys: Sequence[str] | None = None) -> list[float]:
+    """Width (seconds) of the 95% CI of each batch's P50 ETA; 0 when surely later than the horizon."""
+    start = pd.Timestamp(scenario.start).tz_convert(scenario.timezone)
+    widths = []
+    for (_project, batch), group in frame.groupby(["project", "batch"], sort=False):
+        if keys is not None and batch not in keys:
+            continue
+        done_s = _seconds(group["completed_at"], start)
+        estimate, low, high = quantile_ci(np.where(np.isnan(done_s), np.inf, done_s), 0.5, 0.95)
+        if math.isinf(estimate) and math.isinf(low):
+            widths.append(0.0)  # the median is beyond the horizon with 95% confidence: nothing to refine
+        else:
+            width = high - low
+            widths.append(width if math.isfinite(width) else math.inf)
+    return widths
+
+
+def _widest_p50_ci(frame: pd.DataFrame, scenario: Scenario, keys: Sequence[str] | None = None) -> float:
+    widths = _p50_ci_widths(frame, scenario, keys)
+    return max(widths) if widths else 0.0
+
+
+def replicate_to_precision(
+    scenario: Scenario,
+    replications: int,
+    seed: int | None,
+    precision_s: float,
+    max_replications: int | None = None,
+    *,
+    batches: Sequence[str] | None = None,
+    progress: ProgressFn | None = None,
+    **options: Any,
+) -> tuple[Replications, bool, int]:
+    """Replications in rounds until every batch's P50 ETA has a 95% CI at most ``precision_s`` wide.
+
+    Round one runs ``replications``; each further round adds replications
+    ``n, n+1, …`` (same seed: the earlier ones are kept, nothing is rerun), aiming
+    at the count the CI's 1/√n shrinkage predicts, at least 25% more, at most the
+    cap.  Returns the replications, whether the target was met, and the rounds.
+    """
+    cap = _cap(replications, max_replications)
+    reps = replicate(scenario, replications, seed, progress=progress, **options)
+    rounds = 1
+    while True:
+        width = _widest_p50_ci(replications_frame(reps), scenario, batches)
+        if width <= precision_s:
+            return reps, True, rounds
+        if reps.n >= cap:
+            return reps, False, rounds
+        ratio = (width / precision_s) ** 2 if math.isfinite(width) else 4.0
+        target = min(cap, max(math.ceil(reps.n * 1.25), math.ceil(reps.n * ratio * 1.1)))
+        offset = reps.n
+
+        def shifted(done: int, _total: int, offset: int = offset, target: int = target) -> None:
+            if progress is not None:
+                progress(offset + done, target)
+
+        more = replicate(scenario, target - reps.n, reps.entropy, progress=shifted, first=reps.n, **options)
+        reps = _joined(reps, more)
+        rounds += 1
+
+
+def _joined(reps: Replications, more: Replications) -> Replications:
+    """Two consecutive sets of replications of one scenario and seed as one."""
+    runs = None if reps.runs is None or more.runs is None else [*reps.runs, *more.runs]
+    return replace(
+        reps, rows=sorted([*reps.rows, *more.rows], key=lambda row: (row[0], row[1])), n=reps.n + more.n,
+        wall_time_s=reps.wall_time_s + more.wall_time_s, runs=runs,
+    )
 
 
 def _check_confidence(confidence: float) -> None:
@@ -370,7 +526,9 @@ class Comparison:
     Attributes:
         batches: per batch (schema ``comparison``): P50 ETAs of both sides, the
             mean paired difference of the ETA (hours) and of the cost (USD) with
-            confidence intervals, and a verdict (earlier / later / no clear difference).
+            confidence intervals, and a verdict (earlier / later / no clear difference: a change is
+            earlier/later when its confidence interval excludes 0 and its mean is at least
+            :data:`MIN_EFFECT_S` and :data:`MIN_EFFECT_FRACTION` of the base's mean time to finish).
         projects: the same per project.
         base, variant: the two forecasts.
     """
@@ -470,6 +628,7 @@ def _paired(
         censored = np.isnan(base_done) | np.isnan(variant_done)
         diff_h = (np.nan_to_num(variant_done, nan=horizon_s) - np.nan_to_num(base_done, nan=horizon_s)) / 3600
         mean_h, low_h, high_h = _mean_ci(diff_h, confidence)
+        base_time_s = float(np.mean(np.nan_to_num(base_done, nan=horizon_s)))
         cost = (group["spent_usd_variant"] - group["spent_usd_base"]).to_numpy(dtype=float)
         cost_mean, cost_low, cost_high = _mean_ci(cost, confidence)
         row: dict[str, Any] = dict(zip(keys, key, strict=True))
@@ -489,7 +648,7 @@ def _paired(
             "variant_p_complete": float(np.mean(~np.isnan(variant_done))),
             "n_censored": int(censored.sum()),
             "replications": len(group),
-            "verdict": _verdict(low_h, high_h),
+            "verdict": _verdict(mean_h, low_h, high_h, min_effect_h(base_time_s)),
         })
         rows.append(row)
     name = "comparison" if "batch" in keys else "project_comparison"
@@ -504,9 +663,29 @@ def _lookup(frame: pd.DataFrame, key: dict[str, Any], column: str) -> Any:
     return values.iloc[0] if len(values) else pd.NaT
 
 
-def _verdict(low: float, high: float) -> str:
-    if high < 0:
+def min_effect_h(base_time_s: float) -> float:
+    """The smallest ETA change (hours) called a difference, for a base that takes ``base_time_s`` on average."""
+    return max(MIN_EFFECT_S, MIN_EFFECT_FRACTION * base_time_s) / 3600
+
+
+def _verdict(mean: float, low: float, high: float, minimum: float) -> str:
+    """``earlier``/``later`` when the interval ``[low, high]`` excludes 0 and ``|mean| ≥ minimum`` (hours)."""
+    if high < 0 and mean <= -minimum:
         return "earlier"
-    if low > 0:
+    if low > 0 and mean >= minimum:
         return "later"
     return "no clear difference"
+
+
+class _CallableModule(types.ModuleType):
+    """This module, callable as :func:`forecast`.
+
+    Importing ``labelsim.forecast`` (as ``labelsim.cli`` and ``labelsim.planning`` do) makes the
+    package attribute ``labelsim.forecast`` this module instead of the function; calling it still forecasts.
+    """
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Forecast:
+        return forecast(*args, **kwargs)
+
+
+sys.modules[__name__].__class__ = _CallableModule

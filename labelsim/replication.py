@@ -21,6 +21,9 @@ REPLICATION_FIELDS: tuple[str, ...] = (
     "replication", "batch_index", "labeling_queue", "status", "items", "labeled_items", "submitted",
     "expired", "skipped", "in_flight", "spent_micro", "launched_s", "started_s", "completed_s",
     "no_money", "end_s",
+    # money to finish: assignments the batch needs in all, the cost of one (micro-USD), the account's
+    # available balance (balance - reserved) at the end of the run
+    "needed", "cost_micro", "available_micro",
 )
 
 
@@ -32,9 +35,17 @@ def replication_rows(raw: RawRun, replication: int) -> list[tuple[Any, ...]]:
             replication, idx, final.labeling_queue, final.status, final.items, final.labeled_items,
             final.submitted, final.expired, final.skipped, final.in_flight, final.spent,
             final.launched_at, final.started_at, final.completed_at, idx in no_money, raw.end_s,
+            *_money_to_finish(raw, idx, final),
         )
         for idx, final in enumerate(raw.batch_final)
     ]
+
+
+def _money_to_finish(raw: RawRun, idx: int, final: Any) -> tuple[int, int, int]:
+    """``(needed, cost_micro, available_micro)`` of batch ``idx`` (``final``: a mapping or a record object)."""
+    needed = final["needed"] if isinstance(final, dict) else final.needed
+    reward, fee = raw.costs[idx]
+    return needed, reward + fee, raw.final_balance - raw.final_reserved
 
 
 def run_chunk(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from functools import cached_property
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -124,6 +124,11 @@ SCHEMAS: dict[str, list[tuple[str, str, str]]] = {
         ("completed_at", _TS, "completion (NaT: not within the run)"),
         ("no_money", "bool", "the batch was No money at some point"),
         ("end_at", _TS, "when the run stopped (horizon or nothing left to do)"),
+        ("cost_to_finish_usd", "float64",
+         "money the batch's work costs: charged in the run + assignments not yet submitted × cost of one"),
+        ("shortfall_usd", "float64",
+         "if the batch ends the run No money: cost of its assignments neither submitted nor reserved − the "
+         "available balance at the end (money still needed); else 0"),
     ],
     "eta": [
         ("project", "object", "project name"),
@@ -148,6 +153,12 @@ SCHEMAS: dict[str, list[tuple[str, str, str]]] = {
         ("cost_p50_usd", "float64", "median money charged for the batch"),
         ("cost_p90_usd", "float64", "90th percentile of the money charged"),
         ("p_no_money", "float64", "share of replications in which the batch hit No money"),
+        ("cost_to_finish_p50_usd", "float64",
+         "median money the batch's remaining work costs, paid in the run or not (charged + not yet submitted × cost)"),
+        ("shortfall_p50_usd", "float64",
+         "median money still needed, over the replications in which the batch stops for money (0: it never does)"),
+        ("p_shortfall", "float64",
+         "share of replications in which the batch ends the run No money (stopped for money)"),
         ("replications", "int64", "number of replications"),
     ],
     "project_eta": [
@@ -184,11 +195,43 @@ SCHEMAS: dict[str, list[tuple[str, str, str]]] = {
         ("variant_p_complete", "float64", "share of variant replications completing within the horizon"),
         ("n_censored", "int64", "pairs with a side not complete (its ETA counted as the horizon)"),
         ("replications", "int64", "number of paired replications"),
-        ("verdict", "object", "earlier | later | no clear difference (confidence interval vs 0)"),
+        ("verdict", "object", "earlier | later | no clear difference (CI vs 0, and a minimum effect)"),
     ],
 }
 SCHEMAS["project_comparison"] = [row for row in SCHEMAS["comparison"] if row[0] != "batch"]
+# ---- capacity planning (labelsim.plan, labelsim.sweep) ----
+SCHEMAS["frontier"] = [
+    ("value", "float64", "value of the varied parameter (whole numbers for integer parameters)"),
+    ("replications", "int64", "replications run at this value (common random numbers: the same seed at every value)"),
+    ("p_on_time", "float64",
+     "share of replications meeting the target: every chosen batch Completed by the deadline; for "
+     "vary=account.balance: no chosen batch ever No money (and Completed by the deadline when one is given)"),
+    ("p_on_time_lo", "float64", "95% Wilson confidence interval of p_on_time, low end"),
+    ("p_on_time_hi", "float64", "... high end"),
+    ("eta_p50_at", _TS, "median time when every chosen batch is Completed (NaT: not within the horizon)"),
+    ("eta_p90_at", _TS, "90th percentile of that time (NaT: not within the horizon)"),
+    ("cost_p50_usd", "float64", "median money charged for the chosen batches"),
+    ("utilisation", "float64",
+     "work of the launched batches ÷ the performers' capacity until the deadline, in assignments (analytic: "
+     "a team's on-shift time ÷ mean suite time, a crowd's expected sessions × suites per session); "
+     "≥ 1: even the average capacity falls short"),
+]
+SCHEMAS["sweep"] = [
+    ("point", "int64", "grid point (0-based, in the order of the Cartesian product); the varied keys follow as "
+     "columns named by the key, then the replications columns"),
+    *SCHEMAS["replications"],
+]
+SCHEMAS["sweep_summary"] = [SCHEMAS["sweep"][0], *SCHEMAS["eta"]]
 SCHEMAS.update(LOG_SCHEMAS)  # assignment_log, backtest, backtest_summary (labelsim.logs)
+SCHEMAS["calibration_fitted"] = [  # labelsim.calibrate: Calibration.fitted
+    ("parameter", "object", "fitted parameter (sessions_per_hour, burst, half_life_h, suites_per_session, ...)"),
+    ("value", "float64", "the estimate the calibrated scenario uses (NaN: none, e.g. no limit found)"),
+    ("se", "float64", "standard deviation of the parameter draws (bootstrap over performers / posterior)"),
+    ("low", "float64", "2.5 % quantile of the draws"),
+    ("high", "float64", "97.5 % quantile of the draws"),
+    ("unit", "object", "unit of value, se, low and high"),
+    ("note", "object", "how it was found, or why it is missing"),
+]
 
 
 #: The frames of one simulated run (the others in :data:`SCHEMAS` belong to forecasts).
@@ -274,7 +317,7 @@ def _stamps(start: pd.Timestamp, seconds: np.ndarray | list[float]) -> pd.Dateti
 
 
 def _stamp(start: pd.Timestamp, seconds: float) -> pd.Timestamp:
-    return pd.NaT if math.isnan(seconds) else start + pd.to_timedelta(seconds, unit="s")
+    return cast(pd.Timestamp, pd.NaT) if math.isnan(seconds) else start + pd.to_timedelta(seconds, unit="s")
 
 
 def build_result(
@@ -388,7 +431,7 @@ def _categorical(codes: np.ndarray, labels: list[str]) -> pd.Categorical:
     unique = list(dict.fromkeys(labels))
     position = {label: i for i, label in enumerate(unique)}
     mapping = np.array([position[label] for label in labels] + [0], dtype=np.int64)
-    return pd.Categorical.from_codes(mapping[codes], categories=unique)
+    return pd.Categorical.from_codes(mapping[codes], categories=pd.Index(unique))
 
 
 def _assignment_table(raw: RawRun) -> np.ndarray:
@@ -414,7 +457,9 @@ def _assignments(raw: RawRun, start: pd.Timestamp, table: np.ndarray) -> pd.Data
         "available_at": _stamps(start, table[:, 3]),
         "reserved_at": _stamps(start, table[:, 4]),
         "ended_at": _stamps(start, table[:, 5]),
-        "outcome": pd.Categorical.from_codes(outcome_codes[table[:, 6].astype(np.int64)], categories=outcome_labels),
+        "outcome": pd.Categorical.from_codes(
+            outcome_codes[table[:, 6].astype(np.int64)], categories=pd.Index(outcome_labels)
+        ),
         "wait_s": table[:, 4] - table[:, 3],
         "reward_usd": rewards[batch_idx],
         "fee_usd": fees[batch_idx],

@@ -13,6 +13,7 @@ from __future__ import annotations
 import itertools
 import zlib
 from collections.abc import Callable, Iterator
+from typing import cast
 
 import numpy as np
 
@@ -21,7 +22,7 @@ __all__ = ["RandomStreams", "buffered", "fresh_entropy", "stable_key"]
 
 def fresh_entropy() -> int:
     """Return new entropy from the operating system (for ``seed=None``)."""
-    return int(np.random.SeedSequence().entropy)
+    return int(cast(int, np.random.SeedSequence().entropy))
 
 
 def stable_key(name: str) -> int:

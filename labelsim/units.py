@@ -55,6 +55,8 @@ def parse_duration(value: object, *, allow_negative: bool = False) -> float:
     elif isinstance(value, (int, float)):
         if value == 0:
             return 0.0
+        if not math.isfinite(value):
+            raise ValueError(f"duration {value!r} needs a unit and a finite number, e.g. 2h")
         raise ValueError(f"duration {value!r} needs a unit, e.g. '{value}s' or '{value}m'")
     elif isinstance(value, str):
         seconds = _parse_duration_text(value)
@@ -99,7 +101,7 @@ def parse_rate(value: object) -> float:
             rate = float(match.group(1)) / SECONDS[match.group(2).lower()]
             if math.isfinite(rate) and rate > 0:
                 return rate
-            raise ValueError(f"rate {value!r} must be positive")
+            raise ValueError(f"rate {value!r} must be positive and finite")
     raise ValueError(f"bad rate {value!r}: use N/s, N/min, N/h or N/d, e.g. 200/min")
 
 

@@ -18,13 +18,13 @@ PACKAGE = Path(__file__).resolve().parent.parent / "labelsim"
 #: Top-level module (or sub-package) -> layer.  ``__init__`` may import anything.
 LAYERS: dict[str, int] = {
     "units": 0, "rng": 0, "distributions": 0, "theory": 0, "calendar": 0, "_version": 0, "vocabulary": 0,
-    "scenario": 1,
+    "scenario": 1, "yamlschema": 1,
     "model": 2,
     "results": 3, "logs": 3,
-    "engine": 4, "replication": 4,
+    "engine": 4, "replication": 4, "calibrate": 4,
     "forecast": 5, "planning": 5, "backtest": 5,
     "plots": 6, "report": 6,
-    "io": 7, "cli": 7, "__main__": 7,
+    "io": 7, "output": 7, "starter": 7, "cli": 7, "__main__": 7,
 }
 TOP = max(LAYERS.values())
 #: Modules that must not print, open files or touch global random state.
@@ -203,7 +203,7 @@ def test_the_purity_checker_finds_impurities(tmp_path):
 MODEL_RANKS: dict[str, int] = {
     "clock": 0, "records": 0, "account": 0,
     "entities": 1,
-    "status": 2, "behaviour": 2, "recorder": 2, "quality": 2,
+    "status": 2, "behaviour": 2, "recorder": 2, "quality": 2, "arrivals": 2,
     "performers": 3,
     "dispatch": 4,
     "assignments": 5, "uploads": 5,

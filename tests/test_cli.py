@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 QUICKSTART = ROOT / "scenarios" / "quickstart.yaml"
 PRIORITY = ROOT / "scenarios" / "priority_queue.yaml"
 RUN_FRAMES = ("batches", "status_timeline", "assignments", "ledger", "progress", "performers", "warnings")
-STAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d$")
+STAMP = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d ([A-Z][A-Za-z]+|[+-]\d\d(\d\d)?)$")  # the zone is named
 
 #: A small valid scenario; the bad-input cases below each break one thing in it.
 GOOD_YAML = """\
@@ -273,14 +273,15 @@ def test_out_refuses_a_non_empty_folder_without_force(runner, tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["run"]
 
 
-def test_out_force_replaces_the_folder(runner, tmp_path):
+def test_out_force_replaces_a_folder_labelsim_wrote(runner, tmp_path):
     out = tmp_path / "run"
-    out.mkdir()
-    (out / "notes.txt").write_text("old\n", encoding="utf-8")
-    result = _invoke(runner, "run", QUICKSTART, "--seed", 1, "--out", out, "--force")
+    first = _invoke(runner, "run", QUICKSTART, "--seed", 1, "--out", out)
+    assert first.exit_code == 0, first.stderr
+    before = (out / "assignments.csv").read_bytes()
+    result = _invoke(runner, "run", QUICKSTART, "--seed", 2, "--out", out, "--force")
     assert result.exit_code == 0, result.stderr
+    assert (out / "assignments.csv").read_bytes() != before
     files = {p.name for p in out.iterdir()}
-    assert "notes.txt" not in files
     assert {f"{name}.csv" for name in RUN_FRAMES} | {"run.json"} <= files
     assert [p.name for p in tmp_path.iterdir()] == ["run"]
 

@@ -8,6 +8,9 @@ The package has one module per job:
 - :mod:`.errors` — :class:`LabelsimError`, :class:`ScenarioError` and the translation of
   pydantic's errors into one line naming the field;
 - :mod:`.overrides` — ``--set KEY=VALUE`` overrides applied before validation.
+- :mod:`.limits` — the documented upper limits, the run-size check, and
+  :func:`~.limits.lint` (warnings for what is legal but suspicious, :meth:`Scenario.lint`);
+- :mod:`.yamlload` — the hardened YAML reader (duplicate keys, depth, alias bombs, no sexagesimals).
 
 Use :meth:`Scenario.from_mapping` (or :func:`labelsim.load_scenario`) to validate
 user input: it raises :class:`ScenarioError` with one message naming the field and
@@ -26,8 +29,11 @@ from .schema import (
     Batch,
     BatchState,
     CrowdGroup,
+    Decay,
     Event,
+    InFlight,
     Limits,
+    PartialSuite,
     PerformerGroup,
     PerformerGroupBase,
     Policy,
@@ -50,9 +56,12 @@ __all__ = [
     "Batch",
     "BatchState",
     "CrowdGroup",
+    "Decay",
     "Event",
+    "InFlight",
     "LabelsimError",
     "Limits",
+    "PartialSuite",
     "PerformerGroup",
     "PerformerGroupBase",
     "Policy",

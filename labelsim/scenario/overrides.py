@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from .errors import ScenarioError
+from .yamlload import describe_yaml_error, load_yaml
 
 __all__ = ["apply_overrides", "override_for"]
 
@@ -34,9 +35,11 @@ def apply_overrides(data: Mapping[str, Any], overrides: Sequence[str]) -> dict[s
         if not sep or not key:
             raise ScenarioError(f"--set {text}", "expected KEY=VALUE, e.g. account.balance=500")
         try:
-            value = yaml.safe_load(raw) if raw.strip() else ""
+            value = load_yaml(raw) if raw.strip() else ""
         except yaml.YAMLError as exc:
-            raise ScenarioError(f"--set {key}", f"value {raw!r} is not valid YAML ({exc.__class__.__name__})") from None
+            shown = raw if len(raw) <= 60 else raw[:59] + "…"
+            problem = f"value {shown!r} is not valid YAML ({describe_yaml_error(exc)})"
+            raise ScenarioError(f"--set {key}", problem) from None
         _set_path(result, key.split("."), value, key)
     return result
 

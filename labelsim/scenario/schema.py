@@ -15,18 +15,44 @@ from __future__ import annotations
 
 import datetime as _dt
 import difflib
-import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BeforeValidator, Field, PlainSerializer, ValidationError, field_validator, model_validator
+from pydantic import BeforeValidator, Discriminator, Field, Tag, ValidationError, field_validator, model_validator
 
 from ..calendar import ACTIVITY_PRESETS, WEEKDAYS
 from ..distributions import CountDistribution, Distribution, Geometric
-from ..units import parse_duration, parse_timestamp
+from ..units import parse_timestamp
 from .errors import ScenarioError, scenario_error
-from .fields import Count, LabelingQueue, Moment, Name, PositiveDuration, Rate, Status, _Model, _seconds_text
+from .fields import (
+    BatchRef,
+    Count,
+    Duration,
+    LabelingQueue,
+    Moment,
+    Money,
+    Name,
+    Number,
+    PositiveDuration,
+    Rate,
+    Status,
+    Title,
+    _Model,
+    _moment_text,
+    _text,
+    check_year,
+)
+from .limits import (
+    MAX_HORIZON_S,
+    MAX_ITEMS,
+    MAX_POPULATION,
+    MAX_SESSIONS_PER_HOUR,
+    MAX_SUITES_PER_SESSION,
+    MAX_TEAM_SIZE,
+    check_run_size,
+)
 from .overrides import apply_overrides, override_for
 
 #: The platform's smallest reward per assignment (USD): ``account.min_reward``'s default.
@@ -35,14 +61,6 @@ MIN_REWARD_USD = 0.005
 MIN_TIME_LIMIT_S, MAX_TIME_LIMIT_S = 30.0, 7 * 86400.0
 
 
-def _duration(value: object) -> float:
-    """A duration in seconds that may be 0 (``0s``, ``5s``, ``2m``)."""
-    return parse_duration(value)
-
-
-#: A duration that may be 0 (seconds), dumped back as text.
-Duration = Annotated[float, BeforeValidator(_duration), PlainSerializer(_seconds_text, when_used="json")]
-
 # --------------------------------------------------------------------------- account & policy
 
 
@@ -50,7 +68,7 @@ class TopUp(_Model):
     """Money added to the account at a moment."""
 
     at: Moment
-    amount: float = Field(gt=0, description="USD")
+    amount: Money = Field(gt=0, description="USD")
 
 
 class Account(_Model):
@@ -67,13 +85,13 @@ class Account(_Model):
     available balance (balance − reserved) drops below it.
     """
 
-    balance: float = Field(ge=0, description="USD at the start")
-    reserved: float | None = Field(default=None, ge=0, description="USD already reserved")
-    fee_rate: float = Field(default=0.30, ge=0, le=1)
-    min_fee: float = Field(default=0.005, ge=0, description="USD per assignment")
+    balance: Money = Field(description="USD at the start (at most 1e9)")
+    reserved: Money | None = Field(default=None, description="USD already reserved")
+    fee_rate: Number = Field(default=0.30, ge=0, le=1)
+    min_fee: Money = Field(default=0.005, description="USD per assignment")
     top_ups: tuple[TopUp, ...] = ()
-    min_reward: float = Field(default=MIN_REWARD_USD, ge=0, le=1e6, description="USD per assignment, at least")
-    low_funds: float | None = Field(default=None, ge=0, le=1e9, description="USD: warn below this available balance")
+    min_reward: Money = Field(default=MIN_REWARD_USD, description="USD per assignment, at least")
+    low_funds: Money | None = Field(default=None, description="USD: warn below this available balance")
 
     @model_validator(mode="after")
     def _reserved_within_balance(self) -> Account:
@@ -106,7 +124,9 @@ class Policy(_Model):
     same_queue: Literal["smallest_first", "parallel"] = "smallest_first"
     money: Literal["reserve_on_assign", "require_full_cost"] = "reserve_on_assign"
     resume_on_top_up: bool = True
-    upload_request_time: Duration = Field(default=5.0, le=3600.0, description="seconds per upload request")
+    upload_request_time: Duration = Field(
+        default=5.0, le=3600.0, description="time per upload request (at most 10,000 items), on top of items / rate"
+    )
 
 
 # --------------------------------------------------------------------------- batches
@@ -124,7 +144,39 @@ class Stream(_Model):
     rate: Rate
     start: Moment = 0.0
     until: Moment | None = None
-    items: Count | None = Field(default=None, ge=1)
+    items: Count | None = Field(default=None, ge=1, le=MAX_ITEMS)
+
+
+class InFlight(_Model):
+    """One assignment reserved at the scenario start (``state.in_flight`` as a list).
+
+    ``performer`` (optional) is who holds it: a name from the log, mapped onto a
+    person of the first crowd group, so they are never offered the same suite
+    again; ``held`` is how long it has been reserved at the start (seconds); it
+    either ends submitted after the rest of its work time (drawn conditional on
+    having lasted ``held``) or expires at ``time_limit − held`` and its suite
+    returns to the pool.  ``suite`` (optional) is an index into ``state.suites``
+    (the partially done suite it belongs to); absent = an untouched open suite.
+    """
+
+    performer: Name | None = None
+    held: Duration = 0.0
+    suite: Count | None = Field(default=None, ge=0)
+
+
+class PartialSuite(_Model):
+    """A suite with part of its overlap submitted (or only reserved) at the start: by whom (names from the log).
+
+    An empty ``submitted_by`` lists a suite that only has in-flight assignments (``in_flight[i].suite``).
+    """
+
+    submitted_by: tuple[Name, ...] = ()
+
+    @model_validator(mode="after")
+    def _distinct(self) -> PartialSuite:
+        if len(set(self.submitted_by)) != len(self.submitted_by):
+            raise ValueError("submitted_by: a performer labels a suite at most once")
+        return self
 
 
 class BatchState(_Model):
@@ -132,14 +184,59 @@ class BatchState(_Model):
 
     ``status`` is the platform status now; ``labeled_items`` items already have
     their full overlap; ``submitted`` (optional) counts all submitted
-    assignments, including partial overlap of unfinished suites; ``in_flight``
-    assignments are reserved now and end (submitted) within the time limit.
+    assignments, including partial overlap of unfinished suites.
+
+    ``in_flight`` is either a count (shorthand: each ends submitted at a uniform
+    time within the time limit) or a list of :class:`InFlight` reservations with
+    who holds them and for how long (seconds).  ``age`` is how long ago the batch
+    was launched (seconds; drives a crowd's ``decay``).  ``suites`` lists partially
+    done suites with who submitted them ("never the same suite twice" then binds
+    on real history); ``done`` is the number of assignments each named performer
+    already did in this batch (per-performer ``limits.per_batch`` carry over).
     """
 
     status: Status
     labeled_items: Count = Field(default=0, ge=0)
     submitted: Count | None = Field(default=None, ge=0)
-    in_flight: Count = Field(default=0, ge=0)
+    in_flight: Annotated[
+        Annotated[Count, Tag("count")] | Annotated[tuple[InFlight, ...], Tag("list")],
+        Discriminator(lambda v: "list" if isinstance(v, (list, tuple)) else "count"),
+    ] = 0
+    age: Duration | None = None
+    suites: tuple[PartialSuite, ...] = ()
+    done: dict[Name, Count] = Field(default_factory=dict)
+
+    @field_validator("in_flight")
+    @classmethod
+    def _count(cls, value: int | tuple[InFlight, ...]) -> int | tuple[InFlight, ...]:
+        if isinstance(value, int) and value < 0:
+            raise ValueError("must not be negative")
+        return value
+
+    @field_validator("done")
+    @classmethod
+    def _done(cls, value: dict[str, int]) -> dict[str, int]:
+        for name, n in value.items():
+            if n < 0:
+                raise ValueError(f"{name}: must not be negative")
+        return value
+
+    @property
+    def n_in_flight(self) -> int:
+        """How many assignments are reserved at the start."""
+        return self.in_flight if isinstance(self.in_flight, int) else len(self.in_flight)
+
+    @property
+    def reservations(self) -> tuple[InFlight, ...]:
+        """The in-flight assignments as :class:`InFlight` (unknown performer, held 0 for the count shorthand)."""
+        if isinstance(self.in_flight, int):
+            return tuple(InFlight() for _ in range(self.in_flight))
+        return self.in_flight
+
+    @property
+    def partial_submitted(self) -> int:
+        """Assignments submitted on the listed partially done ``suites``."""
+        return sum(len(s.submitted_by) for s in self.suites)
 
 
 class Batch(_Model):
@@ -152,11 +249,11 @@ class Batch(_Model):
     """
 
     name: Name
-    items: Count = Field(ge=0, description="items uploaded before launch")
+    items: Count = Field(ge=0, le=MAX_ITEMS, description="items uploaded before launch (at most 10 million)")
     labeling_queue: LabelingQueue = 5
     overlap: Count = Field(default=1, ge=1, le=30000)
     tasks_per_suite: Count = Field(default=1, ge=1, le=10000)
-    reward: float = Field(ge=0, description="USD per assignment")
+    reward: Money = Field(description="USD per assignment")
     time_limit: PositiveDuration
     launch_at: Moment | None = None
     upload_rate: Rate | None = None
@@ -177,7 +274,8 @@ class Batch(_Model):
                 f"launch_at is set but state.status is {state.status!r}: the batch was "
                 "already launched; remove launch_at"
             )
-        if state.status == "Completed" and (state.labeled_items != self.items or state.in_flight):
+        n_in_flight = state.n_in_flight
+        if state.status == "Completed" and (state.labeled_items != self.items or n_in_flight):
             raise ValueError("state.status Completed needs labeled_items == items and no in_flight")
         if state.status == "Loading" and self.upload_rate is None:
             raise ValueError("state.status Loading needs an upload_rate")
@@ -186,16 +284,31 @@ class Batch(_Model):
                 f"state.labeled_items ({state.labeled_items}) must be a multiple of tasks_per_suite "
                 f"({self.tasks_per_suite}): suites are labeled whole"
             )
-        if state.status in ("New", "Loading") and (state.labeled_items or state.submitted or state.in_flight):
+        if state.status in ("New", "Loading") and (
+            state.labeled_items or state.submitted or n_in_flight or state.suites or state.age is not None
+        ):
             raise ValueError(
                 f"state.status {state.status} cannot have labeled, submitted or in-flight work "
-                "(its items are not all uploaded yet)"
+                "(its items are not all uploaded yet) nor an age"
             )
         done = -(-state.labeled_items // self.tasks_per_suite) * self.overlap  # labeled suites, full overlap
         open_suites = -(-(self.items - state.labeled_items) // self.tasks_per_suite)
-        partial = 0
+        partial = state.partial_submitted
+        if len(state.suites) > open_suites:
+            raise ValueError(f"state.suites lists {len(state.suites)} suites but only {open_suites} are unlabeled")
+        for i, suite in enumerate(state.suites):
+            if len(suite.submitted_by) >= self.overlap:
+                raise ValueError(
+                    f"state.suites[{i}].submitted_by: {len(suite.submitted_by)} performers but a partially done "
+                    f"suite has fewer than overlap ({self.overlap})"
+                )
         if state.submitted is not None:
-            partial = state.submitted - done
+            listed, partial = partial, state.submitted - done
+            if partial < listed:
+                raise ValueError(
+                    f"state.submitted ({state.submitted}) is less than the {done} assignments that labeled_items "
+                    f"implies plus the {listed} listed in state.suites"
+                )
             if partial < 0:
                 raise ValueError(
                     f"state.submitted ({state.submitted}) is less than the "
@@ -206,12 +319,39 @@ class Batch(_Model):
                     f"state.submitted ({state.submitted}) is more than the unlabeled suites can hold "
                     f"({done} + {open_suites} × {self.overlap - 1} partial)"
                 )
-        if state.in_flight > open_suites * self.overlap - partial:
+        if n_in_flight > open_suites * self.overlap - partial:
             raise ValueError(
-                f"state.in_flight ({state.in_flight}) is more than the {open_suites * self.overlap - partial} "
+                f"state.in_flight ({n_in_flight}) is more than the {open_suites * self.overlap - partial} "
                 "assignments still open"
             )
+        self._reservations_consistent(state)
         return self
+
+    def _reservations_consistent(self, state: BatchState) -> None:
+        holders: dict[int, set[str]] = {}
+        for i, item in enumerate(state.reservations):
+            where = f"state.in_flight[{i}]"
+            if item.held >= self.time_limit:
+                raise ValueError(
+                    f"{where}.held ({item.held:g} s) is not below the time limit ({self.time_limit:g} s): "
+                    "it would have expired already"
+                )
+            if item.suite is None:
+                continue
+            if item.suite >= len(state.suites):
+                raise ValueError(f"{where}.suite ({item.suite}) is not an index of state.suites "
+                                 f"({len(state.suites)} listed)")
+            names = holders.setdefault(item.suite, set(state.suites[item.suite].submitted_by))
+            if item.performer is not None and item.performer in names:
+                raise ValueError(f"{where}.performer {item.performer!r} already has suite {item.suite}")
+            if item.performer is not None:
+                names.add(item.performer)
+            taken = len(state.suites[item.suite].submitted_by) + sum(
+                1 for r in state.reservations if r.suite == item.suite
+            )
+            if taken > self.overlap:
+                raise ValueError(f"{where}: suite {item.suite} has more submitted and in-flight assignments "
+                                 f"than the overlap ({self.overlap})")
 
     @field_validator("time_limit")
     @classmethod
@@ -252,14 +392,14 @@ def _activity(value: object) -> object:
 class Activity(_Model):
     """Relative activity by local hour of day (24 weights) and day of week (7, Mon..Sun)."""
 
-    hourly: tuple[float, ...] = Field(default=(1.0,) * 24, min_length=24, max_length=24)
-    weekly: tuple[float, ...] = Field(default=(1.0,) * 7, min_length=7, max_length=7)
+    hourly: tuple[Number, ...] = Field(default=(1.0,) * 24, min_length=24, max_length=24)
+    weekly: tuple[Number, ...] = Field(default=(1.0,) * 7, min_length=7, max_length=7)
 
     @model_validator(mode="after")
     def _weights(self) -> Activity:
         weights = self.hourly + self.weekly
-        if any(w < 0 or not math.isfinite(w) for w in weights):
-            raise ValueError("weights must be finite and not negative")
+        if any(not 0 <= w <= 1e6 for w in weights):
+            raise ValueError("weights must be between 0 and 1e6")
         if sum(self.hourly) <= 0 or sum(self.weekly) <= 0:
             raise ValueError("at least one hourly and one weekly weight must be positive")
         return self
@@ -290,8 +430,8 @@ class PerformerGroupBase(_Model):
     name: Name
     seconds_per_task: Distribution
     speed: Distribution | None = None
-    skip_rate: float = Field(default=0.0, ge=0, lt=1)
-    abandon_rate: float = Field(default=0.0, ge=0, lt=1)
+    skip_rate: Number = Field(default=0.0, ge=0, lt=1)
+    abandon_rate: Number = Field(default=0.0, ge=0, lt=1)
     limits: Limits | None = None
 
     @model_validator(mode="after")
@@ -301,13 +441,36 @@ class PerformerGroupBase(_Model):
         return self
 
 
+class Decay(_Model):
+    """Crowd arrivals that change with the batch's age: a launch burst that fades.
+
+    The session rate is multiplied by ``1 + (burst − 1) · 2^(−age / half_life)``:
+    ``burst`` times the base rate at launch, halfway back to the base rate after
+    ``half_life`` (seconds).  ``age`` is the time since the first batch launch
+    (the largest ``state.age`` of the batches, else the earliest ``launch_at``,
+    else the scenario start).  ``burst`` below 1 is a slow start.
+    """
+
+    burst: float = Field(gt=0, le=1000)
+    half_life: PositiveDuration
+
+    def multiplier(self, age_s: float) -> float:
+        """The intensity multiplier at ``age_s`` seconds after launch (1 before launch)."""
+        if age_s < 0:
+            return 1.0
+        return 1.0 + (self.burst - 1.0) * 2.0 ** (-age_s / self.half_life)
+
+
 class CrowdGroup(PerformerGroupBase):
     """Crowd performers: sessions arrive, take suites one after another, and leave.
 
     Sessions arrive as a Poisson process with ``sessions_per_hour`` on average
     over the week, shaped by ``activity`` in local time.  Each session belongs
     to one of ``population`` people; the most active 10 % hold ``top10_share``
-    of the sessions (a Zipf-like law).  A session takes up to
+    of the sessions (a Zipf-like law); ``top10_share_of_work`` instead sets the
+    share of the assignments they do and replaces ``top10_share``.  ``decay``
+    (optional) makes the rate depend on the batch's age; ``sessions_per_hour``
+    is then the rate long after launch.  A session takes up to
     ``suites_per_session`` suites; one that finds nothing it may take leaves
     at once.  Per suite: with ``skip_rate`` it is returned at once (SKIPPED),
     with ``abandon_rate`` it is held until the time limit and EXPIRED (and the
@@ -316,11 +479,28 @@ class CrowdGroup(PerformerGroupBase):
     """
 
     kind: Literal["crowd"]
-    sessions_per_hour: float = Field(gt=0)
+    sessions_per_hour: Number = Field(gt=0, le=MAX_SESSIONS_PER_HOUR)
     activity: Annotated[Activity, BeforeValidator(_activity)] = Activity()
-    population: Count = Field(default=1000, ge=1)
-    top10_share: float = Field(default=0.5, ge=0.1, lt=1)
+    population: Count = Field(default=1000, ge=1, le=MAX_POPULATION)
+    top10_share: Number = Field(default=0.5, ge=0.1, lt=1)
+    top10_share_of_work: Number | None = Field(default=None, ge=0.1, lt=1)
     suites_per_session: CountDistribution = Geometric(dist="geometric", mean=5)
+    decay: Decay | None = None
+
+    @model_validator(mode="after")
+    def _one_skew(self) -> CrowdGroup:
+        if self.top10_share_of_work is not None and self.top10_share != 0.5:  # 0.5: the default, as dumped
+            raise ValueError("give top10_share (of sessions) or top10_share_of_work, not both")
+        return self
+
+    @field_validator("suites_per_session")
+    @classmethod
+    def _session_length(cls, value: Any) -> Any:
+        if value.upper > MAX_SUITES_PER_SESSION:
+            raise ValueError(
+                f"suites per session may reach {value.upper:g}, above the limit of {MAX_SUITES_PER_SESSION:,}"
+            )
+        return value
 
 
 class Shift(_Model):
@@ -340,11 +520,13 @@ class Shift(_Model):
     @field_validator("start", "end", mode="before")
     @classmethod
     def _clock(cls, value: object) -> object:
-        if isinstance(value, int) and not isinstance(value, bool):  # YAML reads 09:00 as 540
-            return _dt.time(value // 60 % 24, value % 60)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            raise ValueError(f"{value!r} is not a time of day: write it as quoted 'HH:MM', e.g. '09:00'")
         if isinstance(value, str) and value.strip() in ("24:00", "24:00:00"):
             return _dt.time(0, 0)
-        return value
+        if isinstance(value, str) and not re.fullmatch(r"\s*\d{1,2}:\d{2}(:\d{2})?\s*", value):
+            raise ValueError(f"{_text(value)} is not a time of day: write 'HH:MM', e.g. '09:00'")
+        return value.strip() if isinstance(value, str) else value
 
 
 class TeamGroup(PerformerGroupBase):
@@ -355,7 +537,7 @@ class TeamGroup(PerformerGroupBase):
     """
 
     kind: Literal["team"]
-    size: Count = Field(ge=1, le=100000)
+    size: Count = Field(ge=1, le=MAX_TEAM_SIZE)
     shifts: tuple[Shift, ...] | None = None
 
 
@@ -375,15 +557,15 @@ PROJECT_ACTIONS: tuple[str, ...] = ("archive_project", "unarchive_project")
 class SetQueue(_Model):
     """Change a batch's labeling queue."""
 
-    batch: Name
+    batch: BatchRef
     queue: LabelingQueue
 
 
 class AddItems(_Model):
     """Upload more items into a batch (at the batch's ``upload_rate`` if it has one)."""
 
-    batch: Name
-    items: Count = Field(ge=1)
+    batch: BatchRef
+    items: Count = Field(ge=1, le=MAX_ITEMS)
 
 
 class Event(_Model):
@@ -397,19 +579,19 @@ class Event(_Model):
     """
 
     at: Moment
-    launch: Name | None = None
-    pause: Name | None = None
-    stop: Name | None = None
-    resume: Name | None = None
-    cancel: Name | None = None
-    archive: Name | None = None
-    unarchive: Name | None = None
-    fail: Name | None = None
+    launch: BatchRef | None = None
+    pause: BatchRef | None = None
+    stop: BatchRef | None = None
+    resume: BatchRef | None = None
+    cancel: BatchRef | None = None
+    archive: BatchRef | None = None
+    unarchive: BatchRef | None = None
+    fail: BatchRef | None = None
     archive_project: Name | None = None
     unarchive_project: Name | None = None
     set_queue: SetQueue | None = None
     add_items: AddItems | None = None
-    top_up: float | None = Field(default=None, gt=0, description="USD")
+    top_up: Money | None = Field(default=None, gt=0, description="USD")
     reason: str | None = Field(default=None, description="a note for the reader (e.g. why a batch fails)")
 
     @model_validator(mode="after")
@@ -455,11 +637,11 @@ class Scenario(_Model):
     frame (default: horizon / 500, at least one second).
     """
 
-    name: str = "untitled"
+    name: Title = "untitled"
     description: str = ""
     timezone: str = "UTC"
     start: _dt.datetime
-    horizon: PositiveDuration = 30 * 86400.0
+    horizon: PositiveDuration = Field(default=30 * 86400.0, description="at most 3650d (10 years)")
     progress_every: PositiveDuration | None = None
     account: Account
     policy: Policy = Policy()
@@ -472,15 +654,23 @@ class Scenario(_Model):
     def _zone(cls, value: str) -> str:
         try:
             ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (use an IANA name such as Europe/Berlin)") from None
+        except (ZoneInfoNotFoundError, ValueError, OSError):
+            raise ValueError(f"unknown time zone {_text(value)} (use an IANA name such as Europe/Berlin)") from None
+        return value
+
+    @field_validator("horizon")
+    @classmethod
+    def _horizon(cls, value: float) -> float:
+        if value > MAX_HORIZON_S:
+            raise ValueError(f"{value / 86400:g}d is longer than the limit of {MAX_HORIZON_S / 86400:g}d (10 years)")
         return value
 
     @field_validator("start", mode="before")
     @classmethod
     def _start(cls, value: object, info: Any) -> object:
         zone_name = info.data.get("timezone")
-        return parse_timestamp(value, ZoneInfo(zone_name) if zone_name else _dt.timezone.utc)
+        stamp = parse_timestamp(value, ZoneInfo(zone_name) if zone_name else _dt.timezone.utc)
+        return check_year(stamp)
 
     @model_validator(mode="after")
     def _cross_references(self) -> Scenario:
@@ -502,7 +692,23 @@ class Scenario(_Model):
             seconds = self.offset_s(moment)
             if seconds < 0:
                 raise ValueError(f"{where}: {moment} is before the scenario start {self.start.isoformat()}")
+        for project, batch in self.batches():
+            stream = batch.stream
+            if stream is not None and stream.until is not None:
+                begin, end = self.offset_s(stream.start), self.offset_s(stream.until)
+                if end <= begin:
+                    raise ValueError(
+                        f"projects[{project.name}].batches[{batch.name}].stream.until: the stream ends "
+                        f"({_moment_text(stream.until)}) at or before its start ({_moment_text(stream.start)})"
+                    )
+        check_run_size(self)
         return self
+
+    def lint(self, until_s: float | None = None) -> list[str]:
+        """Warnings for what is legal but suspicious (see :func:`labelsim.scenario.limits.lint`)."""
+        from .limits import lint
+
+        return lint(self, until_s)
 
     # ---------------------------------------------------------------- helpers
 
