@@ -86,7 +86,7 @@ def labelsim_scenario(n: int, c: int, rho: float, mean_s: float) -> dict[str, An
             "items": 0,
             "labeling_queue": k + 1,
             "reward": 0.01,
-            "time_limit": "1000d",
+            "time_limit": "7d",
             "launch_at": 0,
             # repr() round-trips, so labelsim's rate is exactly ``rate`` (the same as the SimPy trace's)
             "stream": {"rate": f"{rate!r}/s", "items": size},

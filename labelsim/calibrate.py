@@ -55,6 +55,7 @@ import yaml
 from .engine import REPLICATION_FIELDS, replicate
 from .rng import RandomStreams
 from .scenario import LabelsimError, Scenario
+from .scenario.schema import MIN_REWARD_USD
 from .units import format_duration, parse_duration, parse_timestamp
 
 __all__ = ["CalibratedForecast", "Calibration", "CalibrationError", "calibrate", "forecaster"]
@@ -899,7 +900,9 @@ def calibrate(
         "timezone": timezone,
         "start": cut.as_of.tz_convert(timezone).isoformat(),
         "horizon": f"{max(30 * 86400.0, 50 * cut.elapsed_s):.0f}s",
-        "account": {"balance": float(f"{max(1000.0, 10 * remaining * cost):.2f}")},
+        # a reward the batch ran with (or 0 assumed) is what its platform took: no minimum-reward check
+        "account": {"balance": float(f"{max(1000.0, 10 * remaining * cost):.2f}"),
+                    "min_reward": min(float(reward), MIN_REWARD_USD)},
         "projects": [{"name": "log", "batches": [{
             "name": _safe_name(batch_name),
             "items": int(items),

@@ -28,7 +28,7 @@ from .engine import REPLICATION_FIELDS, ExecutorLike, ProgressFn, Replications, 
 from .results import SCHEMAS, SimulationResult, build_result
 from .scenario import LabelsimError, Scenario
 from .units import parse_duration
-from .vocabulary import ARCHIVE, NOT_EXPECTED
+from .vocabulary import ARCHIVE, NEW, NOT_EXPECTED
 
 __all__ = [
     "Comparison",
@@ -207,7 +207,14 @@ def _to_stamp(start: pd.Timestamp, seconds: float) -> pd.Timestamp:
     return start + pd.to_timedelta(seconds, unit="s") if math.isfinite(seconds) else cast(pd.Timestamp, pd.NaT)
 
 
-def _batch_eta(frame: pd.DataFrame, start: pd.Timestamp, confidence: float) -> pd.DataFrame:
+def _opening_statuses(scenario: Scenario) -> dict[tuple[str, str], str]:
+    """``(project, batch)`` -> its status at the start: ``state.status``, else New."""
+    return {(p.name, b.name): b.state.status if b.state is not None else NEW for p, b in scenario.batches()}
+
+
+def _batch_eta(
+    frame: pd.DataFrame, start: pd.Timestamp, confidence: float, opening: dict[tuple[str, str], str] | None = None,
+) -> pd.DataFrame:
     rows = []
     for (project, batch), group in frame.groupby(["project", "batch"], sort=False):
         done_s = _seconds(group["completed_at"], start)
@@ -220,7 +227,8 @@ def _batch_eta(frame: pd.DataFrame, start: pd.Timestamp, confidence: float) -> p
             "items": int(group["items"].median()),
         }
         row.update(_eta_columns(done_s, start, confidence))
-        row["etd_p50"] = _to_stamp(start, quantile_ci(started, 0.5, confidence)[0])
+        row["start_p50"] = row["etd_p50"] = _to_stamp(start, quantile_ci(started, 0.5, confidence)[0])
+        row["opening_status"] = (opening or {}).get((str(project), str(batch)), NEW)
         row["cost_p50_usd"] = float(np.quantile(group["spent_usd"], 0.5, method="inverted_cdf"))
         row["cost_p90_usd"] = float(np.quantile(group["spent_usd"], 0.9, method="inverted_cdf"))
         row.update(_quality_columns(group))
@@ -339,7 +347,7 @@ def summarize(reps: Replications, confidence: float = 0.95) -> Forecast:
         ]
     return Forecast(
         scenario=scenario,
-        eta=_batch_eta(frame, start, confidence),
+        eta=_batch_eta(frame, start, confidence, _opening_statuses(scenario)),
         project_eta=_project_eta(frame, start, confidence),
         replications=frame,
         provenance=_provenance(reps, confidence),

@@ -69,11 +69,27 @@ def _eta_text(row: pd.Series) -> str:
     return NOT_WITHIN_HORIZON
 
 
+#: Statuses at the start for which a table shows an expected start (the batch has not started yet).
+_NOT_STARTED = ("New", "Loading", "Queued")
+
+
+def _start_text(start: pd.Timestamp, opening_status: str, status: str | None = None) -> str:
+    """The "Expected start" cell: when a batch that had not started at the scenario start first
+    became Processing; ``—`` for a batch under way at the start (or never launched, canceled…)."""
+    if opening_status not in _NOT_STARTED:
+        return "—"
+    if pd.notna(start):
+        return format_stamp(start)
+    return "—" if status in _FINAL_WITHOUT_ETA else NOT_WITHIN_HORIZON
+
+
 def batch_table(batches: pd.DataFrame, sort: str | None = None) -> pd.DataFrame:
-    """The platform's batch list: Project, Name, Labeling queue, Status, Items, ETA.
+    """The platform's batch list: Project, Name, Labeling queue, Status, Items, Expected start, ETA.
 
     ``Items`` is ``labeled/total``; ``ETA`` a date and time in the scenario's
     zone, ``not within horizon``, or ``—`` (never launched, canceled, error).
+    ``Expected start``: for a batch New, Loading or Queued at the start, when it first
+    became Processing in this run; ``—`` for a batch already under way.
 
     Args:
         batches: the ``batches`` frame of a result.
@@ -92,6 +108,9 @@ def batch_table(batches: pd.DataFrame, sort: str | None = None) -> pd.DataFrame:
         "Labeling queue": frame["labeling_queue"].to_numpy(),
         "Status": frame["status"].to_numpy(),
         "Items": [f"{a}/{b}" for a, b in zip(frame["labeled_items"], frame["items"], strict=True)],
+        "Expected start": [
+            _start_text(*v) for v in zip(frame["started_at"], frame["opening_status"], frame["status"], strict=True)
+        ],
         "ETA": [_eta_text(row) for _, row in frame.iterrows()],
     })
 
@@ -142,12 +161,13 @@ def _range(low: pd.Timestamp, high: pd.Timestamp) -> str:
 
 
 def forecast_table(eta: pd.DataFrame) -> pd.DataFrame:
-    """The forecast's batch table: ETA P50 with its P10–P90 range, chances, cost."""
+    """The forecast's batch table: expected start (P50), ETA P50 with its P10–P90 range, chances, cost."""
     return pd.DataFrame({
         "Project": eta["project"].to_numpy(),
         "Name": eta["batch"].to_numpy(),
         "Labeling queue": eta["labeling_queue"].to_numpy(),
         "Items": eta["items"].to_numpy(),
+        "Expected start": [_start_text(*v) for v in zip(eta["start_p50"], eta["opening_status"], strict=True)],
         "ETA P50": [_when(v) for v in eta["eta_p50"]],
         "P10 – P90": [_range(a, b) for a, b in zip(eta["eta_p10"], eta["eta_p90"], strict=True)],
         "P50 95% CI": [_range(a, b) for a, b in zip(eta["eta_p50_ci_low"], eta["eta_p50_ci_high"], strict=True)],

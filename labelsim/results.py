@@ -47,6 +47,10 @@ SCHEMAS: dict[str, list[tuple[str, str, str]]] = {
         ("started_at", _TS, "when it first entered Processing during the run"),
         ("completed_at", _TS, "when it became Completed (NaT: not within the run)"),
         ("eta", _TS, "estimated completion in this simulated future (= completed_at)"),
+        ("opening_status", "object", "status at the start of the run (a batch New, Loading or Queued then "
+         "has its expected start in started_at)"),
+        ("n_upload_requests", "int64", "upload requests (at most 10,000 items each) that loaded its items: "
+         "`items` (the unlabeled ones for a batch starting with a `state`) and every add_items; streams not counted"),
     ],
     "status_timeline": [
         ("project", "object", "project name"),
@@ -147,7 +151,11 @@ SCHEMAS: dict[str, list[tuple[str, str, str]]] = {
         ("eta_p90_ci_low", _TS, "confidence interval of eta_p90, low end"),
         ("eta_p90_ci_high", _TS, "... high end"),
         ("p_complete", "float64", "share of replications completing within the horizon"),
-        ("etd_p50", _TS, "median expected start (first Processing; NaT: not within horizon)"),
+        ("start_p50", _TS, "median expected start: first Processing during the run (NaT: not within horizon, "
+         "or started before the run)"),
+        ("etd_p50", _TS, "same as start_p50 (its name in earlier versions; deprecated)"),
+        ("opening_status", "object", "status at the start: the batch's state.status, else New (the expected "
+         "start applies to New, Loading and Queued)"),
         ("cost_p50_usd", "float64", "median money charged for the batch"),
         ("cost_p90_usd", "float64", "90th percentile of the money charged"),
         ("rejected_mean", "float64", "expected rejected assignments (mean over replications; review)"),
@@ -365,9 +373,21 @@ def _money(raw: RawRun) -> dict[str, float]:
     }
 
 
+def _opening_statuses(raw: RawRun) -> dict[int, str]:
+    """Batch index -> its status at the start (the first row of the status log for it)."""
+    opening: dict[int, str] = {}
+    n = len(raw.batch_keys)
+    for _, idx, status in raw.status_log:
+        opening.setdefault(idx, status)
+        if len(opening) == n:
+            break
+    return opening
+
+
 def _batches(raw: RawRun, start: pd.Timestamp) -> pd.DataFrame:
+    opening = _opening_statuses(raw)
     rows = []
-    for (project, batch), final in zip(raw.batch_keys, raw.batch_final, strict=True):
+    for idx, ((project, batch), final) in enumerate(zip(raw.batch_keys, raw.batch_final, strict=True)):
         completed = _stamp(start, final.completed_at)
         rows.append({
             "project": project,
@@ -387,6 +407,8 @@ def _batches(raw: RawRun, start: pd.Timestamp) -> pd.DataFrame:
             "started_at": _stamp(start, final.started_at),
             "completed_at": completed,
             "eta": completed,
+            "opening_status": opening.get(idx, final.status),
+            "n_upload_requests": final.n_upload_requests,
         })
     frame = pd.DataFrame(rows, columns=[c for c, _, _ in SCHEMAS["batches"]])
     for column in ("launched_at", "started_at", "completed_at", "eta"):

@@ -62,8 +62,9 @@ NOT_EXPECTED: tuple[str, ...] = (NEW, CANCELED, ERROR)
 
 #: Status -> statuses it may change to (DOMAIN.md's table plus labelsim's choices:
 #: pause works from every launched status; a higher-queue launch or a queue
-#: change can send a Processing batch back to Queued; uploads while running
-#: return it to Loading; Archive returns to any status on unarchive).
+#: change can send a Processing batch back to Queued; a running batch whose loaded
+#: work is all done while more items still load shows Loading; Archive returns to
+#: any status on unarchive).
 ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     NEW: frozenset({LOADING, QUEUED, PROCESSING, NO_MONEY, COMPLETED, ARCHIVE}),
     LOADING: frozenset({QUEUED, PROCESSING, NO_MONEY, STOPPING, STOPPED, COMPLETED, CANCELED, ERROR, ARCHIVE}),

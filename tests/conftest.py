@@ -37,7 +37,7 @@ def team_scenario(
         "overlap": overlap,
         "tasks_per_suite": tasks_per_suite,
         "reward": 0.01,
-        "time_limit": "1000d",
+        "time_limit": "7d",
         "launch_at": "0s",
     }
     spec.update(batch)

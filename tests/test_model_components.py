@@ -143,7 +143,8 @@ def _rules(batches: list[BatchRun], balance: int = 10**9, strict: bool = True) -
     ({"launched": True, "error": True}, ERROR),
     ({"launched": True, "paused": True}, STOPPED),
     ({"launched": True, "paused": True, "in_flight": 1}, STOPPING),
-    ({"launched": True, "loading": 1}, LOADING),
+    ({"launched": True, "loading": 1, "submitted": 3}, LOADING),  # items loading, nothing loaded left to do
+    ({"launched": True, "loading": 1}, PROCESSING),  # loaded work goes on while more items load
     ({"launched": True, "no_money": True}, NO_MONEY),
     ({"launched": True, "submitted": 3}, COMPLETED),
     ({"launched": True, "submitted": 3, "streaming": True}, PROCESSING),

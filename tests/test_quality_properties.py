@@ -122,7 +122,8 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
         "start": draw(st.sampled_from(["2026-12-01T00:00:00Z", "2026-10-24T18:00:00Z"])),
         "timezone": draw(st.sampled_from(["UTC", "Europe/Berlin"])),
         "horizon": f"{draw(st.integers(1, 3))}d",
-        "account": {"balance": draw(st.sampled_from([0.3, 2.0, 50.0])), "fee_rate": 0.3, "min_fee": 0.005},
+        "account": {"balance": draw(st.sampled_from([0.3, 2.0, 50.0])), "fee_rate": 0.3, "min_fee": 0.005,
+                    "min_reward": 0},  # rewards of 0 are drawn too
         "projects": [project],
         "performers": performers,
         "events": events,

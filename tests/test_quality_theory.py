@@ -36,7 +36,7 @@ def _scenario(batch: dict[str, Any], team: dict[str, Any], size: int = 30) -> di
         "start": "2026-12-01T00:00:00Z",
         "horizon": "3650d",
         "account": {"balance": 1e6, "fee_rate": 0.3, "min_fee": 0.005},
-        "projects": [{"name": "p", "batches": [{"name": "b", "reward": 0.02, "time_limit": "1000d", "launch_at": 0,
+        "projects": [{"name": "p", "batches": [{"name": "b", "reward": 0.02, "time_limit": "7d", "launch_at": 0,
                                                  **batch}]}],
         "performers": [{"name": "team", "kind": "team", "size": size,
                         "seconds_per_task": {"dist": "exponential", "mean": 60}, **team}],

@@ -46,7 +46,7 @@ def _check(samples: Any, exact: float, what: str) -> tuple[float, float]:
 
 def _team_scenario(c: int, mean_s: float, batches: list[dict[str, Any]], queue: str = "strict") -> dict[str, Any]:
     """``batches`` of one-task suites worked by an always-on team of ``c`` with exponential work of ``mean_s``."""
-    common = {"reward": 0.01, "time_limit": "1000d", "launch_at": 0}
+    common = {"reward": 0.01, "time_limit": "7d", "launch_at": 0}
     return {
         "name": "m/m/c",
         "start": START,

@@ -5,15 +5,26 @@ An assignment's cost (reward + fee) is reserved when a performer takes the suite
 expires or is skipped.  Available = balance − reserved.  Every movement gets a
 sequence number from :attr:`Account.next_seq`, so that the ledger can be rebuilt
 in the exact order the model moved the money, even within one instant.
+
+Low funds: with a threshold set (:meth:`Account.watch_low_funds`, ``account.low_funds``),
+the account calls back once each time the available money drops below it; only money
+reserved lowers the available balance, so the assignments component checks
+:attr:`Account.low_mark` right after reserving (one comparison).  A top-up that lifts the
+available money back to the threshold re-arms it; money released by expired or skipped
+work does not (so the warning does not flap around the threshold).
 """
 
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 
 from ..units import usd_to_micro
 
-__all__ = ["Account", "assignment_cost"]
+__all__ = ["NEVER_LOW", "Account", "assignment_cost"]
+
+#: :attr:`Account.low_mark` when no low-funds warning is due (no threshold, or already given).
+NEVER_LOW = -(1 << 62)
 
 
 def assignment_cost(reward_usd: float, fee_rate: float, min_fee_usd: float) -> tuple[int, int]:
@@ -34,10 +45,14 @@ class Account:
         opening_balance / opening_reserved: at the start (micro-USD).
         top_ups: ``(t_s, amount)`` of every top-up; ``top_up_seq`` their sequence numbers.
         next_seq: the next money-movement sequence number (call it; 1, 2, …).
+        low_funds: the low-funds threshold (micro-USD), or None.
+        low_mark: the available money below which :meth:`ran_low` is due (micro-USD;
+            :data:`NEVER_LOW` while no warning is due).
     """
 
     __slots__ = (
-        "balance", "full_cost", "next_seq", "opening_balance", "opening_reserved", "reserved", "top_up_seq", "top_ups",
+        "balance", "full_cost", "low_funds", "low_mark", "next_seq", "on_low", "opening_balance", "opening_reserved",
+        "reserved", "top_up_seq", "top_ups",
     )
 
     def __init__(self, balance: int, *, full_cost: bool = False) -> None:
@@ -49,6 +64,26 @@ class Account:
         self.next_seq = itertools.count(1).__next__
         self.top_ups: list[tuple[float, int]] = []
         self.top_up_seq: list[int] = []
+        self.low_funds: int | None = None
+        self.low_mark = NEVER_LOW
+        self.on_low: Callable[[float, int], None] | None = None
+
+    def watch_low_funds(self, threshold: int, on_low: Callable[[float, int], None]) -> None:
+        """Call ``on_low(t_s, available)`` when the available money drops below ``threshold`` (micro-USD)."""
+        self.low_funds = threshold
+        self.low_mark = threshold
+        self.on_low = on_low
+
+    def check_low(self, now: float) -> None:
+        """Call back if the available money is below the threshold and no warning is due yet (e.g. at the start)."""
+        if self.balance - self.reserved < self.low_mark:
+            self.ran_low(now)
+
+    def ran_low(self, now: float) -> None:
+        """The available money dropped below the threshold: call back once, until a top-up re-arms it."""
+        self.low_mark = NEVER_LOW
+        if self.on_low is not None:
+            self.on_low(now, self.balance - self.reserved)
 
     @property
     def available(self) -> int:
@@ -92,6 +127,8 @@ class Account:
         self.balance += amount
         self.top_ups.append((now, amount))
         self.top_up_seq.append(self.next_seq())
+        if self.low_funds is not None and self.balance - self.reserved >= self.low_funds:
+            self.low_mark = self.low_funds  # re-armed
 
     def fix_opening(self, given_usd: float | None) -> list[str]:
         """Fix the opening reservation once the in-flight work at the start was reserved.

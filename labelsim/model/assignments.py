@@ -97,6 +97,9 @@ class Assignments:
         b.in_flight += 1
         cost = b.cost if b.odd_costs is None else b.suite_cost(suite)  # price per item: a short suite costs less
         self.account.reserved += cost  # Account.reserve
+        account = self.account
+        if account.balance - account.reserved < account.low_mark:  # low funds (Account.ran_low)
+            account.ran_low(self.env.now)
         w.busy = True
         self.idle.pop(w, None)
         env = self.env
@@ -128,7 +131,7 @@ class Assignments:
             self.return_suite(w, b, suite, outcome, now)
         self.record((b.idx, suite.sid, w.pid, available_at, reserved_at, now, outcome, reserve_seq, self.next_seq()))
         if not b.in_flight and (
-            b.status is not PROCESSING or (b.submitted == b.needed and not b.streaming and not b.loading)
+            b.status is not PROCESSING or (b.submitted == b.needed and not b.streaming)  # done, or Loading
         ):
             self.update()
         w.busy = False

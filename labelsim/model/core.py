@@ -92,7 +92,7 @@ class LabelingModel:
         dispatch.start = self.assignments.start
         if self.quality.limits:
             dispatch.may_take = self.quality.may_take
-        self.uploads = Uploads(clock, dispatch, self.update)
+        self.uploads = Uploads(clock, dispatch, self.update, request_time=policy.upload_request_time)
         self.requester = Requester(
             scenario, clock, account, recorder, self.uploads, self.batches, self.by_queue, self.projects_archived,
             self.update, resume_on_top_up=policy.resume_on_top_up,

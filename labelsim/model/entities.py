@@ -14,7 +14,10 @@ from ..scenario import Batch, Scenario
 from ..vocabulary import NEW
 from .account import assignment_cost
 
-__all__ = ["BatchRun", "Suite", "build_batches"]
+__all__ = ["MAX_UPLOAD_ITEMS", "BatchRun", "Suite", "build_batches"]
+
+#: The platform takes at most this many items in one upload request; larger uploads are split.
+MAX_UPLOAD_ITEMS = 10_000
 
 
 class Suite:
@@ -69,6 +72,7 @@ class BatchRun:
         "loading",
         "loading_end",
         "n_suites",
+        "n_upload_requests",
         "name",
         "needed",
         "no_money",
@@ -106,6 +110,7 @@ class BatchRun:
         self.upload_rate = spec.upload_rate
         self.pool: deque[Suite] = deque()
         self.n_suites = 0
+        self.n_upload_requests = 0
         self.items_total = 0
         self.pending_upload = 0
         self.labeled_items = 0
@@ -151,7 +156,13 @@ class BatchRun:
         self.open_slots += self.overlap
 
     def add_suites(self, n_items: int, now: float) -> list[Suite]:
-        """Group ``n_items`` new items into suites and put them in the pool."""
+        """Group ``n_items`` new items into suites and put them in the pool.
+
+        Counts the upload requests they took (at most :data:`MAX_UPLOAD_ITEMS` items each);
+        :class:`~labelsim.model.uploads.Uploads` calls this once per request.
+        """
+        if n_items > 0:
+            self.n_upload_requests += -(-n_items // MAX_UPLOAD_ITEMS)
         created = []
         size = self.tasks_per_suite
         while n_items > 0:

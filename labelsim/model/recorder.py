@@ -38,6 +38,7 @@ def final_of(b: BatchRun) -> BatchFinal:
         started_at=b.started_at,
         completed_at=b.completed_at,
         suites=b.n_suites,
+        n_upload_requests=b.n_upload_requests,
     )
 
 

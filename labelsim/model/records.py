@@ -57,6 +57,7 @@ class BatchFinal:
         launched_at / started_at / completed_at: seconds from the start (NaN: not within the run).
         rejected: assignments rejected at review (quality control).
         suites: task suites in the batch (``needed / suites`` is its mean overlap).
+        n_upload_requests: upload requests (at most 10,000 items each) that loaded its items.
     """
 
     labeling_queue: int
@@ -74,6 +75,7 @@ class BatchFinal:
     completed_at: float
     rejected: int = 0
     suites: int = 0
+    n_upload_requests: int = 0
 
     def __getitem__(self, key: str) -> Any:
         """``final["items"]``: the dict-style access of earlier versions."""

@@ -4,7 +4,12 @@ add_items, top-ups and project archiving.
 An action only changes a batch's flags (``launched``, ``paused``…); the status
 follows from the rules (:mod:`labelsim.model.status`) at the next update.  An
 action the platform would refuse at that moment is recorded as a warning with its
-time and changes nothing.
+time and changes nothing: among them, launching a batch that has no items (a batch
+fed by an item stream may launch empty while its stream runs).
+
+The requester also hears about the account: with ``account.low_funds`` set, a
+``low_funds`` warning (target ``account``) is recorded each time the available money
+drops below the threshold (see :mod:`labelsim.model.account`).
 """
 
 from __future__ import annotations
@@ -78,6 +83,9 @@ class Requester:
         self.projects_archived = projects_archived
         self.update = update
         self.resume_on_top_up = resume_on_top_up
+        low_funds = scenario.account.low_funds
+        if low_funds is not None:
+            account.watch_low_funds(usd_to_micro(low_funds), self._on_low_funds)
 
     def schedule_launch(self, b: BatchRun) -> None:
         """Schedule ``b``'s ``launch_at``."""
@@ -85,7 +93,9 @@ class Requester:
         self.clock.schedule(self.scenario.offset_s(b.spec.launch_at), self._on_launch_at, b)
 
     def schedule_events(self) -> None:
-        """Schedule the account's top-ups, then the scenario's events."""
+        """Check the opening money against the low-funds threshold; schedule the account's top-ups, then the
+        scenario's events."""
+        self.account.check_low(self.clock.env.now)
         scenario, schedule = self.scenario, self.clock.schedule
         for top_up in scenario.account.top_ups:
             schedule(scenario.offset_s(top_up.at), self._on_top_up, usd_to_micro(top_up.amount))
@@ -106,6 +116,13 @@ class Requester:
             for b in self.batches:
                 b.no_money = False
 
+    def _on_low_funds(self, now: float, available: int) -> None:
+        threshold = self.scenario.account.low_funds
+        self.recorder.warn(
+            now, "low_funds", "account",
+            f"the available balance ({available / 1e6:.2f} USD) is below the low-funds threshold ({threshold:.2f} USD)",
+        )
+
     # ------------------------------------------------------------------ batch actions
 
     def _warn(self, action: str, target: str, message: str) -> None:
@@ -117,12 +134,15 @@ class Requester:
         self.update()
 
     def launch(self, b: BatchRun, action: str) -> None:
-        """Launch ``b`` (refused unless it is New in an active project)."""
+        """Launch ``b`` (refused unless it is New in an active project and has items or a running stream)."""
         if b.status is not NEW:
             self._warn(action, b.name, f"refused: the batch is {b.status}, not New")
             return
         if self.projects_archived[b.project]:
             self._warn(action, b.name, f"refused: project {b.project} is archived")
+            return
+        if not b.items_total and not b.streaming:
+            self._warn(action, b.name, "refused: the batch has no items")
             return
         now = self.clock.env.now
         b.launched = True

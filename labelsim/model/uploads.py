@@ -1,9 +1,17 @@
 """Items arriving in batches: uploads (at once, or at an upload rate while Loading) and item streams.
 
-An upload with a rate keeps the batch Loading until it finishes; its suites join the
-pool then.  An item stream is a Poisson process: one event per suite (when the
-suite's last item arrives), not per item; items after the stream's ``until`` never
-arrive and those before it that do not fill a suite join at ``until``.
+An upload goes to the platform in requests of at most
+:data:`~labelsim.model.entities.MAX_UPLOAD_ITEMS` items, one after another.  With an
+upload rate, a request of ``k`` items takes ``k / upload_rate + request_time`` seconds
+and its suites join the pool when it ends (a suite never spans two requests); uploads
+queue behind the batch's earlier ones.  The batch shows Loading while a request is
+under way *and* it has no loaded work left (see :mod:`~labelsim.model.status`), so a
+running batch keeps handing out its loaded suites while more items load.  Without an
+upload rate every request loads at once.
+
+An item stream is a Poisson process: one event per suite (when the suite's last item
+arrives), not per item; items after the stream's ``until`` never arrive and those
+before it that do not fill a suite join at ``until``.
 """
 
 from __future__ import annotations
@@ -16,7 +24,7 @@ from ..scenario import Scenario
 from ..vocabulary import PROCESSING
 from .clock import Call, Clock
 from .dispatch import Dispatcher
-from .entities import BatchRun
+from .entities import MAX_UPLOAD_ITEMS, BatchRun
 
 __all__ = ["Uploads"]
 
@@ -37,10 +45,15 @@ class Uploads:
         clock: the run's clock (uploads and streams count as pending while they run).
         dispatch: offers new suites of Processing batches to idle members.
         update: the model's status update.
+        request_time: seconds each upload request takes on top of its items' time at the
+            upload rate (``policy.upload_request_time``; uploads without a rate are instant).
     """
 
-    def __init__(self, clock: Clock, dispatch: Dispatcher, update: Callable[[], None]) -> None:
+    def __init__(
+        self, clock: Clock, dispatch: Dispatcher, update: Callable[[], None], *, request_time: float = 0.0,
+    ) -> None:
         self.clock = clock
+        self.request_time = request_time
         self.env = clock.env
         self.dispatch = dispatch
         self.idle = dispatch.idle
@@ -49,28 +62,37 @@ class Uploads:
         self._suite_done = self._on_stream_suite  # bound once: one event per streamed suite
 
     def upload(self, b: BatchRun, n_items: int) -> None:
-        """Upload ``n_items`` (already counted in ``items_total``): at once, or over
-        time at the batch's upload rate, during which the batch is Loading."""
+        """Upload ``n_items`` (already counted in ``items_total``) in requests of at most
+        :data:`MAX_UPLOAD_ITEMS`: at once, or one request after another at the batch's upload rate."""
         if n_items <= 0:
             return
         clock = self.clock
         now = clock.env.now
         if b.upload_rate is None:
-            b.add_suites(n_items, now)
+            while n_items > 0:
+                k = min(n_items, MAX_UPLOAD_ITEMS)
+                b.add_suites(k, now)
+                n_items -= k
             self.dispatch.new_work(b)
             return
-        b.loading += 1
-        start = max(now, b.loading_end)
-        b.loading_end = start + n_items / b.upload_rate
-        clock.pending += 1
-        clock.call(b.loading_end - now, self._on_loaded, (b, n_items))
+        t = max(now, b.loading_end)
+        while n_items > 0:
+            k = min(n_items, MAX_UPLOAD_ITEMS)
+            t += k / b.upload_rate + self.request_time
+            b.loading += 1
+            clock.pending += 1
+            clock.call(t - now, self._on_loaded, (b, k))
+            n_items -= k
+        b.loading_end = t
 
     def _on_loaded(self, event: object) -> None:
+        """One upload request finished: its suites join the pool (and are offered if the batch runs)."""
         b, n_items = event._value  # type: ignore[attr-defined]
         b.add_suites(n_items, self.clock.env.now)
         b.loading -= 1
         self.clock.done()
         self.update()
+        self.dispatch.new_work(b)
 
     # ------------------------------------------------------------------ streams
 

@@ -66,6 +66,12 @@ from .limits import (
 from .overrides import apply_overrides, override_for
 from .quality import Control, DynamicOverlap, Review
 
+#: The platform's smallest reward per assignment (USD): ``account.min_reward``'s default.
+MIN_REWARD_USD = 0.005
+#: An assignment's time limit: at least 30 seconds, at most 7 days.
+MIN_TIME_LIMIT_S, MAX_TIME_LIMIT_S = 30.0, 7 * 86400.0
+
+
 # --------------------------------------------------------------------------- account & policy
 
 
@@ -83,6 +89,11 @@ class Account(_Model):
     ``reserved`` is already held by assignments in flight (default: the cost of
     the in-flight assignments given in batch ``state``).  The cost of one
     assignment is ``reward + max(reward × fee_rate, min_fee)``.
+
+    ``min_reward`` is the platform's smallest reward per assignment (USD, default
+    0.005; every batch's ``reward`` must reach it; 0 turns the check off).
+    ``low_funds`` (USD, default: none) records a ``low_funds`` warning each time the
+    available balance (balance − reserved) drops below it.
     """
 
     balance: Money = Field(description="USD at the start (at most 1e9)")
@@ -90,6 +101,8 @@ class Account(_Model):
     fee_rate: Number = Field(default=0.30, ge=0, le=1)
     min_fee: Money = Field(default=0.005, description="USD per assignment")
     top_ups: tuple[TopUp, ...] = ()
+    min_reward: Money = Field(default=MIN_REWARD_USD, description="USD per assignment, at least")
+    low_funds: Money | None = Field(default=None, description="USD: warn below this available balance")
 
     @model_validator(mode="after")
     def _reserved_within_balance(self) -> Account:
@@ -113,12 +126,18 @@ class Policy(_Model):
       all its remaining assignments.
     - ``resume_on_top_up``: No money batches resume after a top-up (otherwise
       they wait for a ``resume`` event).
+    - ``upload_request_time``: what each upload request (at most 10,000 items)
+      takes on top of its items' time at the batch's ``upload_rate`` (default 5s;
+      uploads without a rate are instant whatever it is).
     """
 
     queue: Literal["strict", "work_conserving"] = "strict"
     same_queue: Literal["smallest_first", "parallel"] = "smallest_first"
     money: Literal["reserve_on_assign", "require_full_cost"] = "reserve_on_assign"
     resume_on_top_up: bool = True
+    upload_request_time: Duration = Field(
+        default=5.0, le=3600.0, description="time per upload request (at most 10,000 items), on top of items / rate"
+    )
 
 
 # --------------------------------------------------------------------------- batches
@@ -385,6 +404,13 @@ class Batch(_Model):
             if taken > self.overlap:
                 raise ValueError(f"{where}: suite {item.suite} has more submitted and in-flight assignments "
                                  f"than the overlap ({self.overlap})")
+
+    @field_validator("time_limit")
+    @classmethod
+    def _time_limit_on_the_platform(cls, value: float) -> float:
+        if not MIN_TIME_LIMIT_S <= value <= MAX_TIME_LIMIT_S:
+            raise ValueError(f"{value:g}s is outside the platform's range for an assignment's time limit: 30s to 7d")
+        return value
 
 
 class Project(_Model):
@@ -808,6 +834,24 @@ class Scenario(_Model):
         for i, event in enumerate(self.events):
             found.append((f"events[{i}].at", event.at))
         return found
+
+    @model_validator(mode="after")
+    def _minimum_reward(self) -> Scenario:
+        """Every batch's reward per assignment reaches ``account.min_reward``."""
+        minimum = self.account.min_reward
+        for project, batch in self.batches():
+            if batch.reward is not None and batch.reward < minimum - 1e-12:
+                raise ValueError(
+                    f"projects[{project.name}].batches[{batch.name}].reward: {batch.reward:g} USD is below the "
+                    f"platform's minimum reward of {minimum:g} USD per assignment (account.min_reward)"
+                )
+            if batch.price_per_item is not None and batch.price_per_item * batch.tasks_per_suite < minimum - 1e-12:
+                raise ValueError(
+                    f"projects[{project.name}].batches[{batch.name}].price_per_item: {batch.price_per_item:g} USD × "
+                    f"{batch.tasks_per_suite} tasks per suite is below the platform's minimum reward of {minimum:g} "
+                    "USD per assignment (account.min_reward)"
+                )
+        return self
 
     # ---------------------------------------------------------------- construction
 
