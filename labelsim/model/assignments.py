@@ -101,7 +101,7 @@ class Assignments:
         self.idle.pop(w, None)
         env = self.env
         payload = (
-            w, suite, b, suite.available_at, env.now if reserved_at is None else reserved_at, outcome, cost,
+            w, suite, b, suite.available_at, env._now if reserved_at is None else reserved_at, outcome, cost,
             self.next_seq(),
         )
         self.in_flight[AssignmentEnd(env, delay, self._end, payload)] = None
@@ -110,7 +110,7 @@ class Assignments:
         """Settle an assignment at its end and let its performer go on."""
         w, suite, b, available_at, reserved_at, outcome, cost, reserve_seq = event._value
         del self.in_flight[event]
-        now = self.env.now
+        now = self.env._now  # Environment.now without the property call
         b.in_flight -= 1
         suite.in_flight -= 1
         account = self.account

@@ -104,7 +104,7 @@ class Uploads:
     def _on_stream_suite(self, event: object) -> None:
         state: _StreamState = event._value  # type: ignore[attr-defined]
         b = state.batch
-        now = self.env.now
+        now = self.env._now  # Environment.now without the property call
         n = b.tasks_per_suite if state.left >= b.tasks_per_suite else int(state.left)
         self._stream_items(b, n, now)
         state.left -= n
