@@ -9,10 +9,10 @@ SimPy process per performer or per item, so one assignment costs two events
 from __future__ import annotations
 
 from collections.abc import Callable
-from heapq import heappush
+from heapq import heappop, heappush
 
 import simpy
-from simpy.core import NORMAL
+from simpy.core import NORMAL, StopSimulation
 from simpy.events import Event
 
 __all__ = ["AssignmentEnd", "Call", "Callback", "Clock", "SimTime"]
@@ -103,8 +103,31 @@ class Clock:
             self.finished.succeed()
 
     def run(self) -> None:
-        """Process events until :meth:`stop`."""
-        self.env.run(until=self.finished)
+        """Process events until :meth:`stop`.
+
+        The same as ``env.run(until=self.finished)``, with :meth:`simpy.Environment.step`
+        written out in one loop (one method call and two attribute lookups less per event):
+        pop the next event, advance the clock, run its callbacks, crash on a failed event
+        nobody defused.
+        """
+        env, finished = self.env, self.finished
+        if finished.callbacks is None:
+            return
+        finished.callbacks.append(StopSimulation.callback)
+        queue = env._queue
+        try:
+            while queue:
+                env._now, _, _, event = heappop(queue)
+                callbacks, event.callbacks = event.callbacks, None
+                for callback in callbacks:
+                    callback(event)
+                if not event._ok and not hasattr(event, "_defused"):
+                    exc = type(event._value)(*event._value.args)
+                    exc.__cause__ = event._value
+                    raise exc
+        except StopSimulation:
+            return
+        raise RuntimeError(f'No scheduled events left but "until" event was not triggered: {finished}')
 
     def events_scheduled(self) -> int:
         """SimPy events scheduled so far (SimPy's event counter)."""
