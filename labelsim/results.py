@@ -403,16 +403,35 @@ def _categorical(codes: np.ndarray, labels: list[str]) -> pd.Categorical:
     return pd.Categorical.from_codes(mapping[codes], categories=pd.Index(unique))
 
 
+def _in_end_order(ended: np.ndarray) -> bool:
+    """True if ``ended`` (seconds, NaN = unfinished) is non-decreasing with every NaN at the end."""
+    done = ~np.isnan(ended)
+    if done.all():
+        return bool((ended[1:] >= ended[:-1]).all())
+    finished = ended[done]
+    return bool((done[:-1] >= done[1:]).all() and (finished[1:] >= finished[:-1]).all())
+
+
 def _assignment_table(raw: RawRun) -> np.ndarray:
     """The assignment records ordered by reservation then end (columns :data:`RECORD_FIELDS`)."""
     table = raw.table()
-    return table[np.lexsort((table[:, 5], table[:, 4]))]
+    if _in_end_order(table[:, 5]):
+        # a stable sort by reservation alone keeps the end order within equal reservation times: the same order
+        order = np.argsort(table[:, 4], kind="stable")
+    else:
+        order = np.lexsort((table[:, 5], table[:, 4]))
+    return np.take(table, order, axis=0)
 
 
 def _assignments(raw: RawRun, start: pd.Timestamp, table: np.ndarray) -> pd.DataFrame:
     batch_idx = table[:, 0].astype(np.int64)
     known = np.array(sorted(raw.performer_names), dtype=np.int64)
-    pid_pos = np.searchsorted(known, table[:, 2].astype(np.int64))
+    pids = table[:, 2].astype(np.int64)
+    if len(pids):  # position of each performer id in ``known``, by a lookup table over the ids' range
+        low = int(pids.min())
+        pid_pos = np.searchsorted(known, np.arange(low, int(pids.max()) + 1))[pids - low]
+    else:
+        pid_pos = np.searchsorted(known, pids)
     rewards = np.array([r for r, _ in raw.costs] + [0], dtype=float) / 1e6
     fees = np.array([f for _, f in raw.costs] + [0], dtype=float) / 1e6
     outcome_labels = list(OUTCOME_WORDS)
