@@ -116,9 +116,12 @@ class Uploads:
     def _stream_items(self, b: BatchRun, n: int, now: float) -> None:
         b.items_total += n
         b.add_suite(n, now)
-        account = self.account
-        if b.status is PROCESSING and (self.idle or account.balance - account.reserved < b.cost):
-            self.dispatch.new_work(b)
+        if b.status is PROCESSING:
+            account = self.account
+            if account.balance - account.reserved < b.cost:
+                self.dispatch.new_work(b)  # stops it
+            elif self.idle:
+                self.dispatch.offer(b)  # what new_work does when the money suffices
 
     def _on_stream_end(self, event: object) -> None:
         state, partial = event._value  # type: ignore[attr-defined]
