@@ -105,11 +105,19 @@ class Uploads:
         state: _StreamState = event._value  # type: ignore[attr-defined]
         b = state.batch
         now = self.env._now  # Environment.now without the property call
-        n = b.tasks_per_suite if state.left >= b.tasks_per_suite else int(state.left)
+        size = b.tasks_per_suite
+        n = size if state.left >= size else int(state.left)
         self._stream_items(b, n, now)
         state.left -= n
         if state.left <= 0:
             self._end_stream(b)
+        elif size == 1 and state.left >= 1:  # _next_suite written out for one-item suites (one event per item)
+            t = state.t + next(state.gaps)
+            if t > state.until:
+                Call(self.env, state.until - now, self._on_stream_end, (state, 0))
+            else:
+                state.t = t
+                Call(self.env, t - now, self._suite_done, state)
         else:
             self._next_suite(state, now)
 
