@@ -38,6 +38,19 @@ class Call(Event):
         self._value = value
         heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), self))  # env.schedule(self, NORMAL, delay)
 
+    def rearm(self, delay: SimTime, fn: Callback) -> None:
+        """Schedule this Call, already processed, once more: ``fn(self)`` runs ``delay`` seconds from now.
+
+        The same as a new ``Call(env, delay, fn, self._value)`` without creating one.  Only for a
+        processed Call that nothing else refers to (a source that has one event scheduled at a time,
+        such as an item stream, from its own callback).
+        """
+        if self.callbacks is not None:
+            raise RuntimeError("rearm: the event is still scheduled")
+        env = self.env
+        self.callbacks = [fn]
+        heappush(env._queue, (env._now + delay, NORMAL, next(env._eid), self))
+
 
 class AssignmentEnd(Call):
     """The end of an assignment.

@@ -117,7 +117,7 @@ class Uploads:
                 Call(self.env, state.until - now, self._on_stream_end, (state, 0))
             else:
                 state.t = t
-                Call(self.env, t - now, self._suite_done, state)
+                event.rearm(t - now, self._suite_done)  # type: ignore[attr-defined]  # this event, once more
         else:
             self._next_suite(state, now)
 

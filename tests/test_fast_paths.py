@@ -1,4 +1,4 @@
-"""The fast paths of building the assignments frame give the same order as the general ones."""
+"""Fast paths of the engine and of frame building behave as the general ones."""
 
 from __future__ import annotations
 
@@ -44,3 +44,43 @@ def test_in_end_order_needs_unfinished_last() -> None:
     assert not _in_end_order(np.array([1.0, np.nan, 2.0]))
     assert not _in_end_order(np.array([2.0, 1.0, np.nan]))
     assert _in_end_order(np.array([], dtype=float))
+
+
+# ---------------------------------------------------------------------------- the clock's fast paths
+
+
+def test_rearmed_call_runs_again_and_refuses_while_scheduled() -> None:
+    from labelsim.model.clock import Call, Clock
+
+    clock = Clock(100.0)
+    seen: list[tuple[float, object]] = []
+
+    def tick(event: Call) -> None:
+        seen.append((clock.now, event._value))
+        if len(seen) < 3:
+            event.rearm(10.0, tick)
+
+    first = Call(clock.env, 5.0, tick, "payload")
+    with pytest.raises(RuntimeError, match="still scheduled"):
+        first.rearm(1.0, tick)
+    clock.call(50.0, lambda _event: clock.stop("done"))
+    clock.run()
+    assert seen == [(5.0, "payload"), (15.0, "payload"), (25.0, "payload")]
+    assert clock.now == 50.0
+
+
+def test_clock_run_crashes_on_a_failed_event_like_simpy() -> None:
+    from labelsim.model.clock import Clock
+
+    clock = Clock(100.0)
+    clock.env.event().fail(ValueError("boom"))
+    with pytest.raises(ValueError, match="boom"):
+        clock.run()
+
+    defused = Clock(100.0)
+    event = defused.env.event()
+    event.fail(ValueError("boom"))
+    event.defused = True
+    defused.call(1.0, lambda _event: defused.stop("done"))
+    defused.run()
+    assert defused.stop_reason == "done"
