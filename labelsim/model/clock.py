@@ -12,7 +12,7 @@ from collections.abc import Callable
 from heapq import heappop, heappush
 
 import simpy
-from simpy.core import NORMAL, StopSimulation
+from simpy.core import NORMAL, URGENT, StopSimulation
 from simpy.events import Event
 
 __all__ = ["AssignmentEnd", "Call", "Callback", "Clock", "SimTime"]
@@ -138,7 +138,9 @@ class Clock:
                     exc = type(event._value)(*event._value.args)
                     exc.__cause__ = event._value
                     raise exc
-        except StopSimulation:
+        except StopSimulation:  # as Environment.step: the until event keeps its other callbacks, rescheduled
+            event.callbacks = callbacks[callbacks.index(callback) + 1:]
+            env.schedule(event, URGENT)
             return
         raise RuntimeError(f'No scheduled events left but "until" event was not triggered: {finished}')
 
