@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from array import array
+from typing import Any
 
 import numpy as np
 import pytest
@@ -55,7 +56,7 @@ def test_rearmed_call_runs_again_and_refuses_while_scheduled() -> None:
     clock = Clock(100.0)
     seen: list[tuple[float, object]] = []
 
-    def tick(event: Call) -> None:
+    def tick(event: Any) -> None:
         seen.append((clock.now, event._value))
         if len(seen) < 3:
             event.rearm(10.0, tick)
