@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .calibrate import Calibration, calibrate
     from .engine import replicate, simulate
     from .forecast import Comparison, Forecast, compare, forecast
     from .io import load_scenario
@@ -31,6 +32,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 _EXPORTS: dict[str, str] = {
     "SCHEMAS": "results",
+    "Calibration": "calibrate",
+    "calibrate": "calibrate",
     "Comparison": "forecast",
     "Forecast": "forecast",
     "LabelsimError": "scenario",
@@ -51,6 +54,7 @@ _EXPORTS: dict[str, str] = {
 
 __all__ = [
     "SCHEMAS",
+    "Calibration",
     "Comparison",
     "Forecast",
     "LabelsimError",
@@ -60,6 +64,7 @@ __all__ = [
     "SimulationResult",
     "Sweep",
     "__version__",
+    "calibrate",
     "compare",
     "forecast",
     "load_scenario",

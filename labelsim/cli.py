@@ -34,6 +34,7 @@ from .io import (
     write_frames,
     write_json,
 )
+from .logs import format_export, log_from_result
 from .planning import Plan, Sweep, plan, sweep
 from .report import (
     batch_table,
@@ -98,6 +99,16 @@ err = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
 class SortBy(str, Enum):
     name = "name"
     eta = "eta"
+
+
+class ExportFormat(str, Enum):
+    toloka = "toloka"
+    mturk = "mturk"
+    figure_eight = "figure-eight"
+
+
+#: File extension of each export format.
+EXPORT_SUFFIX = {"toloka": "tsv", "mturk": "csv", "figure-eight": "csv"}
 
 
 class ExecutorName(str, Enum):
@@ -202,10 +213,17 @@ def run(
     force: Annotated[bool, typer.Option(help="Replace a non-empty --out folder.")] = False,
     overrides: SetOpt = None,
     plots: PlotsOpt = False,
+    export: Annotated[
+        ExportFormat | None,
+        typer.Option(help="Also write the simulated assignments as the platform's export, one file per batch "
+                          "(toloka TSV, mturk or figure-eight CSV) into --out."),
+    ] = None,
 ) -> None:
     """Simulate a scenario once and print the batch table and a money summary."""
     with user_errors():
         spec = load_scenario(scenario, overrides or ())
+        if export is not None and out_dir is None:
+            raise LabelsimError("--export: give --out DIR to write the export files in")
         seed, until_s, target = check_run_options(seed, until, out_dir, force)
         preflight(spec, until_s)
         check_plots(plots, out_dir)
@@ -214,7 +232,8 @@ def run(
         render_run(result, sort.value if sort else None)
         if target is not None:
             written = write_run(result, target, force=force, argv=sys.argv[1:],
-                                figures=result_figures(result) if plots else None)
+                                figures=result_figures(result) if plots else None,
+                                export=export.value if export is not None else None)
             err.print(f"wrote {written}", highlight=False, markup=False)
 
 
@@ -250,10 +269,11 @@ def rich_table(frame: Any, title: str | None = None) -> Table:
 
 def write_run(
     result: SimulationResult, folder: Path | OutputTarget, *, force: bool, argv: list[str],
-    figures: dict[str, bytes] | None = None,
+    figures: dict[str, bytes] | None = None, export: str | None = None,
 ) -> Path:
-    """Write every frame as CSV, ``run.json`` and any figures (PNG bytes by file name) atomically into ``folder``."""
-    writers: dict[str, Callable[[Path], None]] = {
+    """Write every frame as CSV, ``run.json``, any figures (PNG bytes by file name) and, with ``export``, the
+    assignments as the platform's export files (``export-BATCH.tsv|csv``) atomically into ``folder``."""
+    writers: dict[str, Callable[[Path], object]] = {
         f"{name}.csv": csv_writer(frame) for name, frame in result.frames().items()
     }
     command = ["labelsim", *argv]
@@ -265,7 +285,30 @@ def write_run(
     }
     writers["run.json"] = lambda path: write_json(path, payload)
     writers.update(png_writers(figures or {}))
+    if export is not None:
+        writers.update(export_writers(result, export))
     return write_folder(folder, writers, force=force, command=command)
+
+
+def export_writers(result: SimulationResult, fmt: str) -> dict[str, Callable[[Path], object]]:
+    """Writers of one platform export file per batch (a Figure Eight report holds one job)."""
+    log = log_from_result(result)
+    writers: dict[str, Callable[[Path], object]] = {}
+    for batch, rows in log.groupby("batch", sort=False):
+        text = format_export(rows, fmt)
+        stem = "export-" + str(batch).replace("/", "-")
+        writers[f"{stem}.{EXPORT_SUFFIX[fmt]}"] = _text_writer(text)
+    return writers
+
+
+def _text_writer(text: str) -> Callable[[Path], object]:
+    """A writer of ``text`` (UTF-8) at the path it is given."""
+    return lambda path: path.write_text(text, encoding="utf-8")
+
+
+def _bytes_writer(data: bytes) -> Callable[[Path], object]:
+    """A writer of ``data`` at the path it is given."""
+    return lambda path: path.write_bytes(data)
 
 
 def check_plots(plots: bool, out_dir: Path | None) -> None:
@@ -274,9 +317,9 @@ def check_plots(plots: bool, out_dir: Path | None) -> None:
         raise LabelsimError("--plots: give --out DIR to save the figures in")
 
 
-def png_writers(figures: dict[str, bytes]) -> dict[str, Callable[[Path], None]]:
+def png_writers(figures: dict[str, bytes]) -> dict[str, Callable[[Path], object]]:
     """Writers for figures given as PNG bytes by file name."""
-    return {name: (lambda path, data=data: path.write_bytes(data)) for name, data in figures.items()}
+    return {name: _bytes_writer(data) for name, data in figures.items()}
 
 
 ReplicationsOpt = Annotated[
@@ -423,6 +466,104 @@ def render_comparison(result: Comparison, overrides: list[str], variant: Path | 
         f"{MIN_EFFECT_S / 60:g} min and {100 * MIN_EFFECT_FRACTION:g}% of the base's time to finish",
         highlight=False,
     )
+
+
+# --------------------------------------------------------------------------- calibrate
+
+
+@app.command("calibrate")
+def calibrate_command(
+    log: Annotated[Path, typer.Argument(help="An assignment log: a platform export (Toloka, MTurk, Figure Eight).")],
+    as_of: Annotated[str | None, typer.Option("--as-of", help="Forecast origin (ISO time; default: the log's last "
+                                                               "timestamp).")] = None,
+    items: Annotated[int | None, typer.Option("--items", help="Items in the batch (the log cannot tell).")] = None,
+    overlap: Annotated[int | None, typer.Option("--overlap", help="Assignments per suite.")] = None,
+    time_limit: Annotated[str | None, typer.Option("--time-limit", help="Assignment time limit, e.g. 10m.")] = None,
+    reward: Annotated[float | None, typer.Option("--reward", help="USD per assignment.")] = None,
+    timezone: Annotated[str, typer.Option("--timezone", help="Zone of the hour-of-day profile.")] = "UTC",
+    out_file: Annotated[Path | None, typer.Option("--out", help="Write the scenario YAML here (a new file).")] = None,
+) -> None:
+    """Fit a scenario (live state + crowd, with uncertainty) to an assignment log up to --as-of."""
+    from .calibrate import calibrate
+    from .io import write_text_new
+    from .logs import read_log
+
+    with user_errors():
+        if out_file is not None and out_file.exists():
+            raise LabelsimError(f"--out {out_file}: file exists; choose another name or remove it")
+        frame = read_log(log)
+        cal = calibrate(frame, as_of=as_of, items=items, overlap=overlap, time_limit=time_limit, reward=reward,
+                        timezone=timezone)
+        text = cal.to_yaml()
+        if out_file is not None:
+            write_text_new(out_file, text)
+            err.print(f"wrote {out_file}", highlight=False, markup=False)
+        else:
+            out.print(text, highlight=False, markup=False, soft_wrap=True)
+
+
+# --------------------------------------------------------------------------- backtest
+
+
+def _parse_origins(text: str) -> tuple[float, ...]:
+    values = []
+    for part in text.split(","):
+        word = part.strip()
+        try:
+            value = float(word[:-1]) / 100 if word.endswith("%") else float(word)
+        except ValueError:
+            raise LabelsimError(f"--at: {word!r} is not a share such as 25% or 0.25") from None
+        if not 0 < value < 1:
+            raise LabelsimError(f"--at: {word!r} must be between 0% and 100%")
+        values.append(value)
+    return tuple(values)
+
+
+@app.command("backtest")
+def backtest_command(
+    logs: Annotated[list[Path], typer.Argument(help="Finished batches' logs (platform exports).")],
+    at: Annotated[str, typer.Option("--at", help="Forecast origins: shares of the submitted assignments.")]
+    = "25%,50%,75%",
+    replications: Annotated[int, typer.Option("--replications", "-n", help="Replications per forecast.")] = 40,
+    seed: Annotated[int, typer.Option("--seed", help="Root seed.")] = 0,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Write the tables and a plot into this new folder.")]
+    = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace a non-empty --out folder.")] = False,
+) -> None:
+    """Cut finished logs at past moments, calibrate and forecast from each cut, score against the real end."""
+    import pandas as pd
+
+    from .backtest import score
+    from .calibrate import forecaster
+    from .logs import read_log
+
+    with user_errors():
+        origins = _parse_origins(at)
+        if replications < 1:
+            raise LabelsimError(f"--replications: must be at least 1, got {replications}")
+        target = check_output_folder(out_dir, force=force) if out_dir is not None else None
+        frames = []
+        for path in logs:
+            frame = read_log(path)
+            single = frame["batch"].nunique() == 1  # one batch per file: name it by the file
+            frame["batch"] = path.stem if single else f"{path.stem}:" + frame["batch"].astype(str)
+            frames.append(frame)
+        log = pd.concat(frames, ignore_index=True)
+        result = score(log, forecaster(replications=replications, seed=seed), at=origins)
+    rows = result.rows.assign(as_of=result.rows["as_of"].dt.strftime("%Y-%m-%d %H:%M %Z"))
+    out.print(rich_table(rows.round(2), title="Backtest: remaining hours per (batch, origin)"))
+    out.print(rich_table(result.summary.round(3), title="Summary: labelsim beside the platform formula"))
+    if target is not None:
+        from .plots import plot_backtest
+        from .report import figure_png
+
+        command = ["labelsim", *sys.argv[1:]]
+        writers = write_frames({"backtest": result.rows, "backtest_summary": result.summary},
+                               {"command": command, "labelsim_version": __version__}, "backtest.json")
+        writers.update(png_writers({"backtest.png": figure_png(plot_backtest, result.rows, (6, 6), dpi=120)}))
+        with user_errors():
+            written = write_folder(target, writers, force=force, command=command)
+        err.print(f"wrote {written}", highlight=False, markup=False)
 
 
 @app.command("init")
@@ -684,7 +825,7 @@ def report_command(
             result.runs = forecast(spec, FAN_RUNS, result.provenance["seed"], executor.value if executor else None,
                                    jobs, scheduler=scheduler, until=until, keep_runs=True).runs
         document = build_report(result, deadline=due, command=["labelsim", *sys.argv[1:]])
-        writers: dict[str, Callable[[Path], None]] = {
+        writers: dict[str, Callable[[Path], object]] = {
             "report.html": lambda path: path.write_text(document.html, encoding="utf-8"),
             "report.md": lambda path: path.write_text(document.markdown, encoding="utf-8"),
         }

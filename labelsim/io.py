@@ -152,7 +152,7 @@ def write_json(path: Path, payload: Mapping[str, Any]) -> None:
     path.write_text(json.dumps(payload, indent=2, default=str) + "\n", encoding="utf-8")
 
 
-def csv_writer(frame: Any) -> Callable[[Path], None]:
+def csv_writer(frame: Any) -> Callable[[Path], object]:
     """A writer (for :func:`write_folder`) of ``frame`` as CSV, see :func:`write_csv`."""
     return lambda path: write_csv(path, frame)
 
@@ -176,15 +176,15 @@ def _has_pyarrow() -> bool:
     return True
 
 
-def _parquet_writer(frame: Any) -> Callable[[Path], None]:
+def _parquet_writer(frame: Any) -> Callable[[Path], object]:
     return lambda path: frame.to_parquet(path, index=False)
 
 
 def write_frames(
     frames: Mapping[str, Any], payload: Mapping[str, Any], json_name: str
-) -> dict[str, Callable[[Path], None]]:
+) -> dict[str, Callable[[Path], object]]:
     """Writers for each frame as CSV (and Parquet when pyarrow is installed) plus a JSON file."""
-    writers: dict[str, Callable[[Path], None]] = {}
+    writers: dict[str, Callable[[Path], object]] = {}
     parquet = _has_pyarrow()
     for name, frame in frames.items():
         writers[f"{name}.csv"] = csv_writer(frame)
@@ -223,6 +223,32 @@ def write_export(log: Any, path: str | os.PathLike[str], format: str = "toloka",
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
             out.write(text)
         os.chmod(staging, 0o666 & ~_umask())
+        os.replace(staging, target)
+    except BaseException:
+        Path(staging).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def write_text_new(path: str | os.PathLike[str], text: str) -> Path:
+    """Write ``text`` to a new file atomically (a temporary sibling renamed into place).
+
+    Raises:
+        OutputError: the file exists already or its folder does not.
+    """
+    target = Path(path)
+    if target.exists():
+        raise OutputError(f"--out {target}: file exists; choose another name or remove it")
+    parent = target.resolve().parent
+    if not parent.is_dir():
+        raise OutputError(f"--out {target}: folder {parent} does not exist")
+    handle, staging = tempfile.mkstemp(prefix=f".{target.name}.", dir=parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(text)
+        os.chmod(staging, 0o666 & ~_umask())
+        if target.exists():  # appeared meanwhile: do not replace it
+            raise OutputError(f"--out {target}: file exists; choose another name or remove it")
         os.replace(staging, target)
     except BaseException:
         Path(staging).unlink(missing_ok=True)

@@ -322,7 +322,7 @@ def _umask() -> int:
 
 def write_folder(
     folder: str | os.PathLike[str] | OutputTarget,
-    writers: Mapping[str, Callable[[Path], None]],
+    writers: Mapping[str, Callable[[Path], object]],
     *,
     force: bool = False,
     command: Sequence[str] | None = None,

@@ -643,7 +643,7 @@ def _typed_frontier(frame: pd.DataFrame, tz: Any) -> pd.DataFrame:
         if dtype.startswith("datetime64"):
             frame[column] = pd.to_datetime(frame[column], utc=True).dt.tz_convert(tz)
         else:
-            frame[column] = frame[column].astype(dtype)
+            frame[column] = frame[column].astype(np.dtype(dtype))
     return frame
 
 

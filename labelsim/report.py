@@ -22,7 +22,7 @@ import pandas as pd
 
 from ._version import __version__
 from .results import SimulationResult
-from .scenario import LabelsimError, Scenario
+from .scenario import LabelsimError, Scenario, TeamGroup
 from .units import format_duration, parse_duration, parse_timestamp
 from .vocabulary import ARCHIVE, NO_MONEY, NOT_EXPECTED
 
@@ -625,7 +625,7 @@ def _summary(doc: _Doc, scenario: Scenario, tz_name: str, due: pd.Timestamp | No
     n_batches = len(scenario.batches())
     groups = []
     for group in scenario.performers:
-        if getattr(group, "kind", "") == "team":
+        if isinstance(group, TeamGroup):
             groups.append(f"{group.name} (team of {group.size})")
         else:
             groups.append(f"{group.name} (crowd, {getattr(group, 'sessions_per_hour', '?'):g} sessions/h on average)")

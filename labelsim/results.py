@@ -215,6 +215,15 @@ SCHEMAS["sweep"] = [
 ]
 SCHEMAS["sweep_summary"] = [SCHEMAS["sweep"][0], *SCHEMAS["eta"]]
 SCHEMAS.update(LOG_SCHEMAS)  # assignment_log, backtest, backtest_summary (labelsim.logs)
+SCHEMAS["calibration_fitted"] = [  # labelsim.calibrate: Calibration.fitted
+    ("parameter", "object", "fitted parameter (sessions_per_hour, burst, half_life_h, suites_per_session, ...)"),
+    ("value", "float64", "the estimate the calibrated scenario uses (NaN: none, e.g. no limit found)"),
+    ("se", "float64", "standard deviation of the parameter draws (bootstrap over performers / posterior)"),
+    ("low", "float64", "2.5 % quantile of the draws"),
+    ("high", "float64", "97.5 % quantile of the draws"),
+    ("unit", "object", "unit of value, se, low and high"),
+    ("note", "object", "how it was found, or why it is missing"),
+]
 
 
 #: The frames of one simulated run (the others in :data:`SCHEMAS` belong to forecasts).

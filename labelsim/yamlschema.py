@@ -152,6 +152,7 @@ def _activity(gen: YamlSchemaGenerator, schema: core_schema.BeforeValidatorFunct
 #: What each "before" validator of labelsim.scenario accepts, by the validator's qualified name.
 BEFORE_VALIDATORS: dict[str, _Handler] = {
     "_positive_duration": lambda gen, schema: _duration(),
+    "_duration": lambda gen, schema: _duration("a duration (0 allowed)"),
     "_moment": lambda gen, schema: _moment(),
     "_rate": lambda gen, schema: _rate(),
     "_queue": lambda gen, schema: _queue(),

@@ -21,7 +21,7 @@ LAYERS: dict[str, int] = {
     "scenario": 1, "yamlschema": 1,
     "model": 2,
     "results": 3, "logs": 3,
-    "engine": 4, "replication": 4,
+    "engine": 4, "replication": 4, "calibrate": 4,
     "forecast": 5, "planning": 5, "backtest": 5,
     "plots": 6, "report": 6,
     "io": 7, "output": 7, "starter": 7, "cli": 7, "__main__": 7,
@@ -203,7 +203,7 @@ def test_the_purity_checker_finds_impurities(tmp_path):
 MODEL_RANKS: dict[str, int] = {
     "clock": 0, "records": 0, "account": 0,
     "entities": 1,
-    "status": 2, "behaviour": 2, "recorder": 2, "quality": 2,
+    "status": 2, "behaviour": 2, "recorder": 2, "quality": 2, "arrivals": 2,
     "performers": 3,
     "dispatch": 4,
     "assignments": 5, "uploads": 5,

@@ -20,7 +20,7 @@ Design (see the README's "How the model works"):
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from ..rng import RandomStreams
 from ..scenario import Scenario
@@ -29,7 +29,7 @@ from ..vocabulary import ACTIVE, COMPLETED, PROCESSING
 from .account import Account
 from .assignments import Assignments
 from .clock import Clock
-from .dispatch import Dispatcher
+from .dispatch import Dispatcher, PerformerLimits
 from .entities import BatchRun, build_batches
 from .opening import Opening
 from .performers import BehaviourFactory, build_groups
@@ -96,8 +96,11 @@ class LabelingModel:
             self.update, resume_on_top_up=policy.resume_on_top_up,
         )
         self.opening = Opening(scenario, streams, self.projects_archived, self.uploads, self.assignments,
-                               self.requester)
+                               self.requester, recorder)
         self.groups = build_groups(scenario, streams, behaviours)
+        self.opening.groups = self.groups
+        dispatch.limits = _limits(scenario, lambda: self.env.now)
+        self.opening.limits = dispatch.limits
         self._updating = False
         self._dirty = False
         self.quality.attach(self)
@@ -190,6 +193,17 @@ class LabelingModel:
             b.started_at = now
         if status is COMPLETED and math.isnan(b.completed_at):
             b.completed_at = now
+
+
+def _limits(scenario: Scenario, now: Callable[[], float]) -> PerformerLimits | None:
+    """The performer groups' limits as a dispatch component (None when no group has any)."""
+    per_batch = {g.name: g.limits.per_batch for g in scenario.performers if g.limits and g.limits.per_batch}
+    per_day = {g.name: g.limits.per_day for g in scenario.performers if g.limits and g.limits.per_day}
+    if not per_batch and not per_day:
+        return None
+    local = scenario.start_local
+    midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    return PerformerLimits(per_batch, per_day, (local - midnight).total_seconds(), now)
 
 
 def run_model(

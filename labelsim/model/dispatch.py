@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ..vocabulary import PROCESSING
+from ..vocabulary import PROCESSING, SKIPPED
 from .account import Account
 from .entities import BatchRun, Suite
 from .performers import Worker
@@ -24,7 +24,7 @@ from .performers import Worker
 if TYPE_CHECKING:
     from .assignments import StartFn
 
-__all__ = ["Dispatcher", "MayTake", "first_open"]
+__all__ = ["Dispatcher", "MayTake", "PerformerLimits", "first_open"]
 
 #: Hook signature: may performer ``w`` take work from batch ``b`` now (bans, per-performer limits)?
 MayTake = Callable[[Worker, BatchRun], bool]
@@ -36,6 +36,54 @@ def first_open(b: BatchRun, pid: int) -> Suite | None:
         if suite.open and (suite.takers is None or pid not in suite.takers):
             return suite
     return None
+
+
+class PerformerLimits:
+    """Per-performer limits of the performer groups (``limits: {per_batch, per_day}``).
+
+    A performer takes at most ``per_batch`` suites of one batch and ``per_day`` suites per local
+    calendar day over all batches (skipped suites do not count).  Counts start from a live
+    state's ``done`` (named performers, per batch).  Days are counted from the scenario start's
+    local midnight in steps of 24 h (a DST change shifts the day boundary by an hour).
+
+    Args:
+        per_batch / per_day: group name -> limit (groups without one are absent).
+        day_offset_s: seconds from the local midnight before the start to the start.
+    """
+
+    __slots__ = ("batch_counts", "day_counts", "day_offset_s", "now", "per_batch", "per_day")
+
+    def __init__(self, per_batch: dict[str, int], per_day: dict[str, int], day_offset_s: float,
+                 now: Callable[[], float]) -> None:
+        self.per_batch, self.per_day, self.day_offset_s, self.now = per_batch, per_day, day_offset_s, now
+        self.batch_counts: dict[tuple[int, int], int] = {}
+        self.day_counts: dict[tuple[int, int], int] = {}
+
+    def _day(self) -> int:
+        return int((self.now() + self.day_offset_s) // 86400.0)
+
+    def allows(self, w: Worker, b: BatchRun) -> bool:
+        """May ``w`` take one more suite of ``b`` now?"""
+        group = w.group
+        if group is None:
+            return True
+        limit = self.per_batch.get(group.name)
+        if limit is not None and self.batch_counts.get((w.pid, b.idx), 0) >= limit:
+            return False
+        limit = self.per_day.get(group.name)
+        return limit is None or self.day_counts.get((w.pid, self._day()), 0) < limit
+
+    def carry(self, pid: int, b: BatchRun, n: int) -> None:
+        """``n`` suites of ``b`` done by ``pid`` before the start (per-batch count only)."""
+        key = (pid, b.idx)
+        self.batch_counts[key] = self.batch_counts.get(key, 0) + n
+
+    def took(self, w: Worker, b: BatchRun, n: int = 1) -> None:
+        """``w`` took ``n`` suites of ``b`` (now)."""
+        key = (w.pid, b.idx)
+        self.batch_counts[key] = self.batch_counts.get(key, 0) + n
+        day = (w.pid, self._day())
+        self.day_counts[day] = self.day_counts.get(day, 0) + n
 
 
 class Dispatcher:
@@ -54,10 +102,11 @@ class Dispatcher:
         max_cost: the largest assignment cost among them (micro-USD): below it, money is checked.
         start: the assignment component's ``start(w, b, suite, outcome, delay)`` (wired by the core).
         may_take: hook for per-performer limits and bans (:data:`MayTake`); None = everyone may.
+        limits: the groups' ``limits`` (:class:`PerformerLimits`); None when no group has any.
     """
 
-    __slots__ = ("account", "by_queue", "groups_offer", "idle", "max_cost", "may_take", "parallel", "rr", "singles",
-                 "start", "update")
+    __slots__ = ("account", "by_queue", "groups_offer", "idle", "limits", "max_cost", "may_take", "parallel", "rr",
+                 "singles", "start", "update")
 
     def __init__(
         self, by_queue: list[BatchRun], account: Account, *, parallel: bool, update: Callable[[], None],
@@ -73,6 +122,7 @@ class Dispatcher:
         self.rr = 0
         self.start: StartFn | None = None
         self.may_take: MayTake | None = None
+        self.limits: PerformerLimits | None = None
 
     def rebuild_offer(self) -> None:
         """Regroup the Processing batches after status changes."""
@@ -130,12 +180,16 @@ class Dispatcher:
             suite = found
         if self.may_take is not None and not self.may_take(w, b):
             return False
+        if self.limits is not None and not self.limits.allows(w, b):
+            return False
         account = self.account
         if account.balance - account.reserved < b.cost:
             b.no_money = True
             self.update()
             return False
         outcome, delay = w.group.decide(w, suite, b)  # type: ignore[union-attr]
+        if self.limits is not None and outcome != SKIPPED:
+            self.limits.took(w, b)
         self.start(w, b, suite, outcome, delay)  # type: ignore[misc]
         if account.balance - account.reserved < self.max_cost:
             self.money_check()

@@ -28,6 +28,7 @@ from ..calendar import WEEKDAYS, rate_segments, shift_intervals
 from ..rng import RandomStreams, buffered
 from ..scenario import CrowdGroup, Scenario, TeamGroup
 from ..vocabulary import ABANDONED
+from .arrivals import AgeDecay
 from .behaviour import Behaviour, Generator, StandardBehaviour
 from .clock import Call, Clock
 
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from .recorder import Recorder
 
 __all__ = [
+    "AgeDecay",
     "ArrivalIntensity",
     "Behaviour",
     "BehaviourFactory",
@@ -68,7 +70,7 @@ class Worker:
 
 
 class ArrivalIntensity(Protocol):
-    """Hook (not used yet): a multiplier of a crowd group's session rate, e.g. by batch age.
+    """A multiplier of a crowd group's session rate, e.g. by batch age (:class:`~labelsim.model.arrivals.AgeDecay`).
 
     A crowd with an intensity would draw sessions at ``peak()`` times its base rate and keep
     one arriving at ``now`` with probability ``factor(now) / peak()`` (thinning, with a uniform
@@ -218,9 +220,8 @@ class Crowd(PerformerGroup):
         self.in_session: set[int] = set()
         gap_rng = generator(f"{spec.name}/arrivals")
         self.gap: Iterator[float] = buffered(lambda n: gap_rng.exponential(1.0, n), 256)
-        weights = np.arange(1, spec.population + 1, dtype=float) ** -zipf_exponent(
-            spec.population, spec.top10_share
-        )
+        share = spec.top10_share_of_work if spec.top10_share_of_work is not None else spec.top10_share
+        weights = np.arange(1, spec.population + 1, dtype=float) ** -zipf_exponent(spec.population, share)
         cdf = np.cumsum(weights / weights.sum())
         cdf[-1] = 1.0
         person_rng = generator(f"{spec.name}/people")
@@ -234,13 +235,17 @@ class Crowd(PerformerGroup):
         )
         self.segments: list[tuple[float, float, float]] = []
         self.segment = 0
+        thin_rng = generator(f"{spec.name}/thinning")
+        self.thin: Iterator[float] = buffered(lambda n: thin_rng.random(n), 256)
 
     def start(self, scenario: Scenario) -> None:
         spec = self.spec
         assert isinstance(spec, CrowdGroup)
+        self.intensity = AgeDecay.of(spec, scenario)
+        peak = self.intensity.peak() if self.intensity is not None else 1.0
         self.segments = rate_segments(
             scenario.start, scenario.tz, self.clock.horizon,
-            spec.sessions_per_hour / 3600.0, spec.activity.hourly, spec.activity.weekly,
+            peak * spec.sessions_per_hour / 3600.0, spec.activity.hourly, spec.activity.weekly,
         )
         self.segment = 0
         self._next_session(0.0)
@@ -261,7 +266,10 @@ class Crowd(PerformerGroup):
         self.segment = k
 
     def _on_session(self, _event: object) -> None:
-        # Hook: with self.intensity set, a thinning draw would decide here whether the session happens.
+        intensity = self.intensity
+        if intensity is not None and next(self.thin) * intensity.peak() > intensity.factor(self.clock.env.now):
+            self._next_session(self.clock.env.now)  # thinned out: this arrival does not happen
+            return
         person = self._free_person()
         pid = self.base_pid + person
         recorder = self.recorder

@@ -50,6 +50,13 @@ def check_year(stamp: _dt.datetime, what: str = "timestamp") -> _dt.datetime:
     return stamp
 
 
+def _duration(value: object) -> float:
+    seconds = _bounded_duration(value)
+    if seconds < 0:
+        raise ValueError(f"duration {_text(value)} must not be negative")
+    return seconds
+
+
 def _moment(value: object) -> float | _dt.datetime:
     """An offset from the start (seconds) or a timestamp (a datetime, naive = scenario zone)."""
     if isinstance(value, _dt.datetime):
@@ -111,6 +118,7 @@ def _moment_text(moment: float | _dt.datetime) -> str:
 PositiveDuration = Annotated[
     float, BeforeValidator(_positive_duration), PlainSerializer(_seconds_text, when_used="json")
 ]
+Duration = Annotated[float, BeforeValidator(_duration), PlainSerializer(_seconds_text, when_used="json")]
 Moment = Annotated[float | _dt.datetime, BeforeValidator(_moment), PlainSerializer(_moment_text, when_used="json")]
 Rate = Annotated[float, BeforeValidator(_rate), PlainSerializer(lambda r: f"{r!r}/s", when_used="json")]
 LabelingQueue = Annotated[int, BeforeValidator(_queue), Field(ge=1, le=5)]

@@ -222,7 +222,7 @@ def lint(scenario: Scenario, until_s: float | None = None) -> list[str]:
                 f"per item, but the performer groups have {people} people in all: its items can never be labeled"
             )
     account = scenario.account
-    in_flight = sum(b.state.in_flight for _, b in scenario.batches() if b.state is not None)
+    in_flight = sum(b.state.n_in_flight for _, b in scenario.batches() if b.state is not None)
     if account.reserved and not in_flight:
         warnings.append(
             f"account.reserved: {account.reserved} USD is reserved but no batch state has in_flight "

@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BeforeValidator, Field, ValidationError, field_validator, model_validator
+from pydantic import BeforeValidator, Discriminator, Field, Tag, ValidationError, field_validator, model_validator
 
 from ..calendar import ACTIVITY_PRESETS, WEEKDAYS
 from ..distributions import CountDistribution, Distribution, Geometric
@@ -29,6 +29,7 @@ from .errors import ScenarioError, scenario_error
 from .fields import (
     BatchRef,
     Count,
+    Duration,
     LabelingQueue,
     Moment,
     Money,
@@ -127,19 +128,96 @@ class Stream(_Model):
     items: Count | None = Field(default=None, ge=1, le=MAX_ITEMS)
 
 
+class InFlight(_Model):
+    """One assignment reserved at the scenario start (``state.in_flight`` as a list).
+
+    ``performer`` (optional) is who holds it: a name from the log, mapped onto a
+    person of the first crowd group, so they are never offered the same suite
+    again; ``held`` is how long it has been reserved at the start (seconds); it
+    either ends submitted after the rest of its work time (drawn conditional on
+    having lasted ``held``) or expires at ``time_limit − held`` and its suite
+    returns to the pool.  ``suite`` (optional) is an index into ``state.suites``
+    (the partially done suite it belongs to); absent = an untouched open suite.
+    """
+
+    performer: Name | None = None
+    held: Duration = 0.0
+    suite: Count | None = Field(default=None, ge=0)
+
+
+class PartialSuite(_Model):
+    """A suite with part of its overlap submitted (or only reserved) at the start: by whom (names from the log).
+
+    An empty ``submitted_by`` lists a suite that only has in-flight assignments (``in_flight[i].suite``).
+    """
+
+    submitted_by: tuple[Name, ...] = ()
+
+    @model_validator(mode="after")
+    def _distinct(self) -> PartialSuite:
+        if len(set(self.submitted_by)) != len(self.submitted_by):
+            raise ValueError("submitted_by: a performer labels a suite at most once")
+        return self
+
+
 class BatchState(_Model):
     """A batch already under way at the scenario start (for forecasting live situations).
 
     ``status`` is the platform status now; ``labeled_items`` items already have
     their full overlap; ``submitted`` (optional) counts all submitted
-    assignments, including partial overlap of unfinished suites; ``in_flight``
-    assignments are reserved now and end (submitted) within the time limit.
+    assignments, including partial overlap of unfinished suites.
+
+    ``in_flight`` is either a count (shorthand: each ends submitted at a uniform
+    time within the time limit) or a list of :class:`InFlight` reservations with
+    who holds them and for how long (seconds).  ``age`` is how long ago the batch
+    was launched (seconds; drives a crowd's ``decay``).  ``suites`` lists partially
+    done suites with who submitted them ("never the same suite twice" then binds
+    on real history); ``done`` is the number of assignments each named performer
+    already did in this batch (per-performer ``limits.per_batch`` carry over).
     """
 
     status: Status
     labeled_items: Count = Field(default=0, ge=0)
     submitted: Count | None = Field(default=None, ge=0)
-    in_flight: Count = Field(default=0, ge=0)
+    in_flight: Annotated[
+        Annotated[Count, Tag("count")] | Annotated[tuple[InFlight, ...], Tag("list")],
+        Discriminator(lambda v: "list" if isinstance(v, (list, tuple)) else "count"),
+    ] = 0
+    age: Duration | None = None
+    suites: tuple[PartialSuite, ...] = ()
+    done: dict[Name, Count] = Field(default_factory=dict)
+
+    @field_validator("in_flight")
+    @classmethod
+    def _count(cls, value: int | tuple[InFlight, ...]) -> int | tuple[InFlight, ...]:
+        if isinstance(value, int) and value < 0:
+            raise ValueError("must not be negative")
+        return value
+
+    @field_validator("done")
+    @classmethod
+    def _done(cls, value: dict[str, int]) -> dict[str, int]:
+        for name, n in value.items():
+            if n < 0:
+                raise ValueError(f"{name}: must not be negative")
+        return value
+
+    @property
+    def n_in_flight(self) -> int:
+        """How many assignments are reserved at the start."""
+        return self.in_flight if isinstance(self.in_flight, int) else len(self.in_flight)
+
+    @property
+    def reservations(self) -> tuple[InFlight, ...]:
+        """The in-flight assignments as :class:`InFlight` (unknown performer, held 0 for the count shorthand)."""
+        if isinstance(self.in_flight, int):
+            return tuple(InFlight() for _ in range(self.in_flight))
+        return self.in_flight
+
+    @property
+    def partial_submitted(self) -> int:
+        """Assignments submitted on the listed partially done ``suites``."""
+        return sum(len(s.submitted_by) for s in self.suites)
 
 
 class Batch(_Model):
@@ -177,7 +255,8 @@ class Batch(_Model):
                 f"launch_at is set but state.status is {state.status!r}: the batch was "
                 "already launched; remove launch_at"
             )
-        if state.status == "Completed" and (state.labeled_items != self.items or state.in_flight):
+        n_in_flight = state.n_in_flight
+        if state.status == "Completed" and (state.labeled_items != self.items or n_in_flight):
             raise ValueError("state.status Completed needs labeled_items == items and no in_flight")
         if state.status == "Loading" and self.upload_rate is None:
             raise ValueError("state.status Loading needs an upload_rate")
@@ -186,16 +265,31 @@ class Batch(_Model):
                 f"state.labeled_items ({state.labeled_items}) must be a multiple of tasks_per_suite "
                 f"({self.tasks_per_suite}): suites are labeled whole"
             )
-        if state.status in ("New", "Loading") and (state.labeled_items or state.submitted or state.in_flight):
+        if state.status in ("New", "Loading") and (
+            state.labeled_items or state.submitted or n_in_flight or state.suites or state.age is not None
+        ):
             raise ValueError(
                 f"state.status {state.status} cannot have labeled, submitted or in-flight work "
-                "(its items are not all uploaded yet)"
+                "(its items are not all uploaded yet) nor an age"
             )
         done = -(-state.labeled_items // self.tasks_per_suite) * self.overlap  # labeled suites, full overlap
         open_suites = -(-(self.items - state.labeled_items) // self.tasks_per_suite)
-        partial = 0
+        partial = state.partial_submitted
+        if len(state.suites) > open_suites:
+            raise ValueError(f"state.suites lists {len(state.suites)} suites but only {open_suites} are unlabeled")
+        for i, suite in enumerate(state.suites):
+            if len(suite.submitted_by) >= self.overlap:
+                raise ValueError(
+                    f"state.suites[{i}].submitted_by: {len(suite.submitted_by)} performers but a partially done "
+                    f"suite has fewer than overlap ({self.overlap})"
+                )
         if state.submitted is not None:
-            partial = state.submitted - done
+            listed, partial = partial, state.submitted - done
+            if partial < listed:
+                raise ValueError(
+                    f"state.submitted ({state.submitted}) is less than the {done} assignments that labeled_items "
+                    f"implies plus the {listed} listed in state.suites"
+                )
             if partial < 0:
                 raise ValueError(
                     f"state.submitted ({state.submitted}) is less than the "
@@ -206,12 +300,39 @@ class Batch(_Model):
                     f"state.submitted ({state.submitted}) is more than the unlabeled suites can hold "
                     f"({done} + {open_suites} × {self.overlap - 1} partial)"
                 )
-        if state.in_flight > open_suites * self.overlap - partial:
+        if n_in_flight > open_suites * self.overlap - partial:
             raise ValueError(
-                f"state.in_flight ({state.in_flight}) is more than the {open_suites * self.overlap - partial} "
+                f"state.in_flight ({n_in_flight}) is more than the {open_suites * self.overlap - partial} "
                 "assignments still open"
             )
+        self._reservations_consistent(state)
         return self
+
+    def _reservations_consistent(self, state: BatchState) -> None:
+        holders: dict[int, set[str]] = {}
+        for i, item in enumerate(state.reservations):
+            where = f"state.in_flight[{i}]"
+            if item.held >= self.time_limit:
+                raise ValueError(
+                    f"{where}.held ({item.held:g} s) is not below the time limit ({self.time_limit:g} s): "
+                    "it would have expired already"
+                )
+            if item.suite is None:
+                continue
+            if item.suite >= len(state.suites):
+                raise ValueError(f"{where}.suite ({item.suite}) is not an index of state.suites "
+                                 f"({len(state.suites)} listed)")
+            names = holders.setdefault(item.suite, set(state.suites[item.suite].submitted_by))
+            if item.performer is not None and item.performer in names:
+                raise ValueError(f"{where}.performer {item.performer!r} already has suite {item.suite}")
+            if item.performer is not None:
+                names.add(item.performer)
+            taken = len(state.suites[item.suite].submitted_by) + sum(
+                1 for r in state.reservations if r.suite == item.suite
+            )
+            if taken > self.overlap:
+                raise ValueError(f"{where}: suite {item.suite} has more submitted and in-flight assignments "
+                                 f"than the overlap ({self.overlap})")
 
 
 class Project(_Model):
@@ -294,13 +415,36 @@ class PerformerGroupBase(_Model):
         return self
 
 
+class Decay(_Model):
+    """Crowd arrivals that change with the batch's age: a launch burst that fades.
+
+    The session rate is multiplied by ``1 + (burst − 1) · 2^(−age / half_life)``:
+    ``burst`` times the base rate at launch, halfway back to the base rate after
+    ``half_life`` (seconds).  ``age`` is the time since the first batch launch
+    (the largest ``state.age`` of the batches, else the earliest ``launch_at``,
+    else the scenario start).  ``burst`` below 1 is a slow start.
+    """
+
+    burst: float = Field(gt=0, le=1000)
+    half_life: PositiveDuration
+
+    def multiplier(self, age_s: float) -> float:
+        """The intensity multiplier at ``age_s`` seconds after launch (1 before launch)."""
+        if age_s < 0:
+            return 1.0
+        return 1.0 + (self.burst - 1.0) * 2.0 ** (-age_s / self.half_life)
+
+
 class CrowdGroup(PerformerGroupBase):
     """Crowd performers: sessions arrive, take suites one after another, and leave.
 
     Sessions arrive as a Poisson process with ``sessions_per_hour`` on average
     over the week, shaped by ``activity`` in local time.  Each session belongs
     to one of ``population`` people; the most active 10 % hold ``top10_share``
-    of the sessions (a Zipf-like law).  A session takes up to
+    of the sessions (a Zipf-like law); ``top10_share_of_work`` instead sets the
+    share of the assignments they do and replaces ``top10_share``.  ``decay``
+    (optional) makes the rate depend on the batch's age; ``sessions_per_hour``
+    is then the rate long after launch.  A session takes up to
     ``suites_per_session`` suites; one that finds nothing it may take leaves
     at once.  Per suite: with ``skip_rate`` it is returned at once (SKIPPED),
     with ``abandon_rate`` it is held until the time limit and EXPIRED (and the
@@ -313,7 +457,15 @@ class CrowdGroup(PerformerGroupBase):
     activity: Annotated[Activity, BeforeValidator(_activity)] = Activity()
     population: Count = Field(default=1000, ge=1, le=MAX_POPULATION)
     top10_share: Number = Field(default=0.5, ge=0.1, lt=1)
+    top10_share_of_work: Number | None = Field(default=None, ge=0.1, lt=1)
     suites_per_session: CountDistribution = Geometric(dist="geometric", mean=5)
+    decay: Decay | None = None
+
+    @model_validator(mode="after")
+    def _one_skew(self) -> CrowdGroup:
+        if self.top10_share_of_work is not None and self.top10_share != 0.5:  # 0.5: the default, as dumped
+            raise ValueError("give top10_share (of sessions) or top10_share_of_work, not both")
+        return self
 
     @field_validator("suites_per_session")
     @classmethod

@@ -39,14 +39,14 @@ class ScenarioLoader(yaml.SafeLoader):
         super().__init__(stream)
         self._depth = 0
 
-    def compose_node(self, parent: Node | None, index: Any) -> Node | None:  # type: ignore[override]
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
         self._depth += 1
         try:
             if self._depth > MAX_YAML_DEPTH:
                 raise yaml.YAMLError(
                     f"nesting deeper than {MAX_YAML_DEPTH} levels at line {self.peek_event().start_mark.line + 1}"
                 )
-            return super().compose_node(parent, index)  # type: ignore[no-any-return]
+            return super().compose_node(parent, index)
         finally:
             self._depth -= 1
 

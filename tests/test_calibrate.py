@@ -1,0 +1,155 @@
+"""Calibration from an assignment log: live state, censored work times, arrival decay, limits, errors."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from labelsim.calibrate import CalibrationError, calibrate
+from labelsim.results import check_schema
+from labelsim.scenario import Scenario
+
+T0 = pd.Timestamp("2026-03-02T08:00:00Z")
+
+
+def _log(rows: list[tuple[str, str, float, float | None, str]], **extra: object) -> pd.DataFrame:
+    """rows: (performer, suite, accepted_s, submitted_s or None, status) -> a log frame."""
+    frame = pd.DataFrame(rows, columns=["performer", "suite_id", "acc", "sub", "status"])
+    frame["accepted_at"] = T0 + pd.to_timedelta(frame["acc"], unit="s")
+    frame["submitted_at"] = T0 + pd.to_timedelta(frame["sub"].astype(float), unit="s")
+    frame["batch"] = "b"
+    frame["n_tasks"] = 1
+    for key, value in extra.items():
+        frame[key] = value
+    return frame.drop(columns=["acc", "sub"])
+
+
+def _synthetic(rng: np.random.Generator, *, n_sessions: int, rate_h: float, burst: float, half_h: float,
+               median: float, sigma: float, limit_s: float, per_session: float = 3.0) -> pd.DataFrame:
+    """Sessions from a decaying Poisson process (by thinning), each of geometric length, every one a new suite."""
+    rows, t, k = [], 0.0, 0
+    peak = rate_h * max(burst, 1.0) / 3600.0
+    while k < n_sessions:
+        t += rng.exponential(1.0 / peak)
+        if rng.random() > (1 + (burst - 1) * 2 ** (-t / (half_h * 3600))) / max(burst, 1.0):
+            continue
+        k += 1
+        s = t
+        for _ in range(rng.geometric(1.0 / per_session)):
+            work = rng.lognormal(math.log(median), sigma)
+            if work > limit_s:
+                rows.append((f"w{k}", f"s{len(rows)}", s, None, "expired"))
+                break
+            rows.append((f"w{k}", f"s{len(rows)}", s, s + work, "submitted"))
+            s += work
+    return _log(rows, time_limit_s=limit_s, max_assignments=1)
+
+
+def test_live_state_from_a_small_log() -> None:
+    rows = [
+        ("a", "s1", 0, 10, "submitted"), ("b", "s1", 5, 30, "submitted"),  # s1 labeled (overlap 2)
+        ("c", "s2", 20, 40, "submitted"), ("d", "s2", 50, None, "active"),  # s2: one done, one in flight
+        ("a", "s3", 60, None, "active"),  # s3: only in flight
+        ("e", "s4", 0, 200, "submitted"),  # after as_of: in flight at as_of
+    ]
+    cal = calibrate(_log(rows), as_of=T0 + pd.Timedelta(seconds=100), items=10, overlap=2, time_limit="10m",
+                    draws=0)
+    state = cal.scenario.projects[0].batches[0].state
+    assert state is not None
+    assert state.labeled_items == 1
+    assert state.submitted == 3  # s1 twice + s2 once
+    assert [s.submitted_by for s in state.suites] == [("c",), (), ()]
+    held = {r.performer: (r.held, r.suite) for r in state.reservations}
+    assert held == {"d": (50.0, 0), "e": (100.0, 1), "a": (40.0, 2)}  # listed in order of accept
+    assert state.age == 100.0
+    assert cal.scenario.start == (T0 + pd.Timedelta(seconds=100)).to_pydatetime()
+
+
+def test_expired_by_as_of_is_not_in_flight() -> None:
+    rows = [("a", "s1", 0, 10, "submitted"), ("b", "s2", 0, None, "active"), ("c", "s3", 5, 6, "submitted")]
+    cal = calibrate(_log(rows), as_of=T0 + pd.Timedelta(seconds=700), items=3, overlap=1, time_limit="10m",
+                    draws=0)
+    state = cal.scenario.projects[0].batches[0].state
+    assert state is not None and state.n_in_flight == 0
+
+
+@pytest.mark.parametrize(("kwargs", "needle"), [
+    ({"overlap": 1, "time_limit": "10m"}, "items"),
+    ({"items": 5, "time_limit": "10m"}, "overlap"),
+    ({"items": 5, "overlap": 1}, "time_limit"),
+    ({"items": 5, "overlap": 1, "time_limit": "10m", "as_of": "2020-01-01T00:00:00Z"}, "as_of"),
+    ({"items": 1, "overlap": 1, "time_limit": "10m"}, "items"),
+    ({"items": 5, "overlap": 0, "time_limit": "10m"}, "overlap"),
+    ({"items": 5, "overlap": 1, "time_limit": "soon"}, "time_limit"),
+])
+def test_bad_options_are_one_line_errors(kwargs: dict[str, object], needle: str) -> None:
+    log = _log([("a", "s1", 0, 10, "submitted"), ("b", "s2", 3, 9, "submitted")])
+    with pytest.raises(CalibrationError) as info:
+        calibrate(log, draws=0, **kwargs)  # type: ignore[arg-type]
+    message = str(info.value)
+    assert message.startswith(needle) and "\n" not in message
+
+
+def test_missing_column_is_named() -> None:
+    log = _log([("a", "s1", 0, 10, "submitted")]).drop(columns=["performer"])
+    with pytest.raises(CalibrationError, match="performer"):
+        calibrate(log, items=1, overlap=1, time_limit="10m", draws=0)
+
+
+def test_censored_work_times_recover_the_median() -> None:
+    """Cut while many assignments are in flight: the censored fit recovers the true median, the naive one does not."""
+    rng = np.random.default_rng(11)
+    median, sigma, limit = 120.0, 1.0, 3600.0
+    log = _synthetic(rng, n_sessions=400, rate_h=200, burst=1.0, half_h=1.0, median=median, sigma=sigma,
+                     limit_s=limit, per_session=1.0)
+    as_of = log["accepted_at"].quantile(0.5)
+    cal = calibrate(log, as_of=as_of, items=len(log), draws=12)
+    row = cal.fitted.set_index("parameter").loc["seconds_per_task_median"]
+    done = log[(log["submitted_at"] <= as_of)]
+    naive = float((done["submitted_at"] - done["accepted_at"]).dt.total_seconds().median())
+    assert abs(row["value"] - median) < 4 * row["se"] + 1e-9
+    assert naive < row["value"]  # censoring drops the long ones from the naive sample
+
+
+def test_decay_is_recovered_within_its_interval() -> None:
+    hits = 0
+    for seed in range(4):
+        rng = np.random.default_rng(100 + seed)
+        log = _synthetic(rng, n_sessions=500, rate_h=40, burst=6.0, half_h=1.0, median=30, sigma=0.5,
+                         limit_s=600, per_session=1.0)
+        cal = calibrate(log, items=len(log), draws=12)
+        fit = cal.fitted.set_index("parameter")
+        burst = fit.loc["burst"]
+        rate = fit.loc["sessions_per_hour"]
+        assert burst["value"] > 1.5  # a burst is found
+        hits += int(burst["low"] <= 6.0 <= burst["high"]) + int(rate["low"] <= 40 <= rate["high"])
+    assert hits >= 6  # 95 % intervals: most of the 8 cover the truth
+
+
+def test_limit_detected_from_mass_at_one_count() -> None:
+    rng = np.random.default_rng(5)
+    rows, t = [], 0.0
+    for k in range(40):
+        n = 15 if k < 16 else int(rng.integers(1, 12))
+        t += rng.exponential(60)
+        for j in range(n):
+            rows.append((f"w{k}", f"s{k}-{j}", t + 30 * j, t + 30 * j + 20, "submitted"))
+    cal = calibrate(_log(rows), items=2000, overlap=1, time_limit="10m", draws=0)
+    group = cal.scenario.performers[0]
+    assert group.limits is not None and group.limits.per_batch == 15
+
+
+def test_yaml_round_trip_with_comments() -> None:
+    rng = np.random.default_rng(3)
+    log = _synthetic(rng, n_sessions=60, rate_h=30, burst=1.0, half_h=1.0, median=40, sigma=0.6, limit_s=600)
+    as_of = log["accepted_at"].quantile(0.6)
+    cal = calibrate(log, as_of=as_of, items=len(log) + 10, draws=5)
+    assert check_schema(cal.fitted, "calibration_fitted") == []
+    text = cal.to_yaml()
+    assert text.startswith("#") and "seconds_per_task_median" in text
+    again = Scenario.from_mapping(yaml.safe_load(text))
+    assert again == cal.scenario

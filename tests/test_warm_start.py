@@ -1,0 +1,107 @@
+"""Warm start from a live log: in-flight reservations with their holders and held times, history, decay, limits.
+
+Checked against theory: constant work times end at c − held; exponential remaining work is memoryless;
+the expected number of sessions under a decay is the integral of the rate times the multiplier.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pytest
+
+import labelsim
+from labelsim.scenario import Scenario
+
+START = "2026-03-02T00:00:00Z"
+
+
+def _scenario(state: dict[str, Any] | None = None, *, items: int = 1, overlap: int = 1,
+              work: dict[str, Any] | None = None, crowd: dict[str, Any] | None = None, time_limit: str = "10m",
+              horizon: str = "2d") -> Scenario:
+    batch: dict[str, Any] = {"name": "b", "items": items, "overlap": overlap, "reward": 0.01, "time_limit": time_limit}
+    if state is None:
+        batch["launch_at"] = "0s"
+    else:
+        batch["state"] = {"status": "Processing", **state}
+    group = {"name": "crowd", "kind": "crowd", "sessions_per_hour": 1e-3, "population": 10,
+             "seconds_per_task": work or {"dist": "constant", "value": 100}, **(crowd or {})}
+    return Scenario.from_mapping({"start": START, "horizon": horizon, "account": {"balance": 1e4},
+                                  "projects": [{"name": "p", "batches": [batch]}], "performers": [group]})
+
+
+def _ended_s(result: labelsim.SimulationResult) -> np.ndarray:
+    frame = result.assignments
+    return (frame["ended_at"] - result.start).dt.total_seconds().to_numpy()
+
+
+def test_constant_work_submits_at_c_minus_held() -> None:
+    result = labelsim.simulate(_scenario({"in_flight": [{"performer": "ann", "held": "30s"}]}), seed=1)
+    row = result.assignments.iloc[0]
+    assert row["outcome"] == "submitted" and str(row["performer"]) == "ann"
+    assert (row["reserved_at"] - result.start).total_seconds() == pytest.approx(-30.0)
+    assert _ended_s(result)[0] == pytest.approx(70.0)
+    assert result.batches["status"].iloc[0] == "Completed"
+
+
+def test_too_long_work_expires_at_limit_minus_held_and_returns_the_suite() -> None:
+    scenario = _scenario({"in_flight": [{"held": "100s"}]}, work={"dist": "constant", "value": 700})
+    result = labelsim.simulate(scenario, seed=1)
+    first = result.assignments.iloc[0]
+    assert first["outcome"] == "expired"
+    assert _ended_s(result)[0] == pytest.approx(500.0)
+    assert result.batches["expired"].iloc[0] == 1  # the suite went back to the pool
+
+
+def test_exponential_remaining_work_is_memoryless() -> None:
+    mean, n = 120.0, 300
+    held = [{"held": f"{h}s"} for h in np.linspace(1, 400, n)]
+    scenario = _scenario({"in_flight": held}, items=n, work={"dist": "exponential", "mean": mean}, time_limit="1d")
+    result = labelsim.simulate(scenario, seed=3)
+    frame = result.assignments
+    first = frame[frame["reserved_at"] < result.start]
+    remaining = (first["ended_at"] - result.start).dt.total_seconds().to_numpy()
+    assert len(remaining) == n
+    assert abs(remaining.mean() - mean) < 4 * mean / math.sqrt(n)  # Exp(mean) whatever the held time
+
+
+def test_history_binds_never_the_same_suite_twice() -> None:
+    state = {"submitted": 1, "suites": [{"submitted_by": ["ann"]}], "done": {"ann": 1}}
+    alone = _scenario(state, overlap=2, crowd={"population": 1, "sessions_per_hour": 5}, horizon="1d")
+    assert labelsim.simulate(alone, seed=1).batches["status"].iloc[0] == "Processing"  # ann cannot take it again
+    two = _scenario(state, overlap=2, crowd={"population": 2, "sessions_per_hour": 5}, horizon="1d")
+    assert labelsim.simulate(two, seed=1).batches["status"].iloc[0] == "Completed"
+
+
+@pytest.mark.parametrize("age_h", [0.0, 2.0])
+def test_decay_expected_sessions(age_h: float) -> None:
+    """E[sessions in [0, T]] = rate · ∫ 1 + (burst − 1)·2^(−(age + t)/h) dt."""
+    rate, burst, half, hours = 60.0, 4.0, 1.0, 3.0
+    k = math.log(2) / half
+    expected = rate * (hours + (burst - 1) / k * (math.exp(-k * age_h) - math.exp(-k * (age_h + hours))))
+    crowd = {"sessions_per_hour": rate, "decay": {"burst": burst, "half_life": f"{half}h"}, "population": 100000}
+    state = {"age": f"{age_h}h"} if age_h else None
+    # every session takes one suite and holds it past the horizon: the batch stays open, sessions are counted
+    scenario = _scenario(state, items=1500, crowd=crowd, horizon=f"{hours}h", time_limit="2d",
+                         work={"dist": "constant", "value": 1e5})
+    counts = [labelsim.simulate(scenario, seed=s).performers["sessions"].sum() for s in range(12)]
+    se = math.sqrt(expected / len(counts))  # Poisson counts
+    assert abs(np.mean(counts) - expected) < 4 * se
+
+
+def test_per_batch_limit_and_carried_counts() -> None:
+    crowd = {"sessions_per_hour": 30, "population": 5, "limits": {"per_batch": 3},
+             "suites_per_session": {"dist": "constant", "value": 10}}
+    state = {"done": {"ann": 2}}
+    result = labelsim.simulate(_scenario(state, items=100, crowd=crowd, horizon="1d"), seed=2)
+    taken = result.assignments[result.assignments["outcome"] != "skipped"].groupby("performer", observed=True).size()
+    assert taken.max() <= 3
+    assert taken.get("ann", 0) <= 1  # two done before the start
+    assert result.batches["status"].iloc[0] == "Processing"  # 5 people × 3 < 100 suites
+
+
+def test_top10_share_of_work_runs() -> None:
+    scenario = _scenario(None, items=50, crowd={"sessions_per_hour": 30, "top10_share_of_work": 0.6})
+    assert labelsim.simulate(scenario, seed=1).batches["status"].iloc[0] == "Completed"
