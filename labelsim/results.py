@@ -448,15 +448,27 @@ def _categorical(codes: np.ndarray, labels: list[str]) -> pd.Categorical:
     return pd.Categorical.from_codes(mapping[codes], categories=pd.Index(unique))
 
 
+def _in_end_order(ended: np.ndarray) -> bool:
+    """True if ``ended`` (seconds, NaN = unfinished) is non-decreasing with every NaN at the end."""
+    done = ~np.isnan(ended)
+    if done.all():
+        return bool((ended[1:] >= ended[:-1]).all())
+    finished = ended[done]
+    return bool((done[:-1] >= done[1:]).all() and (finished[1:] >= finished[:-1]).all())
+
+
 def _assignment_order(raw: RawRun) -> np.ndarray:
     """Positions of the records ordered by reservation then end."""
     table = raw.table()
+    if _in_end_order(table[:, 5]):
+        # a stable sort by reservation alone keeps the end order within equal reservation times: the same order
+        return np.argsort(table[:, 4], kind="stable")
     return np.lexsort((table[:, 5], table[:, 4]))
 
 
 def _assignment_table(raw: RawRun) -> np.ndarray:
     """The assignment records ordered by reservation then end (columns :data:`RECORD_FIELDS`)."""
-    return raw.table()[_assignment_order(raw)]
+    return np.take(raw.table(), _assignment_order(raw), axis=0)
 
 
 def _record_costs(raw: RawRun, table: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -498,7 +510,12 @@ def _assignments(
 ) -> pd.DataFrame:
     batch_idx = table[:, 0].astype(np.int64)
     known = np.array(sorted(raw.performer_names), dtype=np.int64)
-    pid_pos = np.searchsorted(known, table[:, 2].astype(np.int64))
+    pids = table[:, 2].astype(np.int64)
+    if len(pids):  # position of each performer id in ``known``, by a lookup table over the ids' range
+        low = int(pids.min())
+        pid_pos = np.searchsorted(known, np.arange(low, int(pids.max()) + 1))[pids - low]
+    else:
+        pid_pos = np.searchsorted(known, pids)
     rewards, fees = _record_costs(raw, table)
     outcome_labels = list(OUTCOME_WORDS)
     outcome_codes = np.array([outcome_labels.index(OUTCOME_NAMES[k]) for k in sorted(OUTCOME_NAMES)])

@@ -50,13 +50,14 @@ class Dispatcher:
     Attributes:
         idle: idle team members on shift, longest idle first (a dict used as an ordered set).
         groups_offer: Processing batches grouped by labeling queue, highest queue first.
+        singles: the same batches as one list when every queue has one (else None): the fast path.
         max_cost: the largest assignment cost among them (micro-USD): below it, money is checked.
         start: the assignment component's ``start(w, b, suite, outcome, delay)`` (wired by the core).
         may_take: hook for per-performer limits and bans (:data:`MayTake`); None = everyone may.
     """
 
     __slots__ = ("account", "by_queue", "groups_offer", "idle", "max_cost", "may_take", "parallel", "rr",
-                 "start", "update")
+                 "singles", "start", "update")
 
     def __init__(
         self, by_queue: list[BatchRun], account: Account, *, parallel: bool, update: Callable[[], None],
@@ -67,6 +68,7 @@ class Dispatcher:
         self.update = update
         self.idle: dict[Worker, None] = {}
         self.groups_offer: list[list[BatchRun]] = []
+        self.singles: list[BatchRun] | None = []
         self.max_cost = 0
         self.rr = 0
         self.start: StartFn | None = None
@@ -85,6 +87,7 @@ class Dispatcher:
                 max_cost = max(max_cost, b.cost)
         self.max_cost = max_cost
         self.groups_offer = groups
+        self.singles = [group[0] for group in groups] if all(len(group) == 1 for group in groups) else None
 
     def same_queue_order(self, group: list[BatchRun]) -> list[BatchRun]:
         """The order in which same-queue batches are offered: round robin or smallest remaining first."""
@@ -97,6 +100,12 @@ class Dispatcher:
     def next_work(self, w: Worker) -> bool:
         """Give ``w`` the highest-priority suite it may take; False if there is none."""
         try_take = self.try_take
+        singles = self.singles
+        if singles is not None:  # one batch per labeling queue (the common case): no same-queue order
+            for b in singles:  # noqa: SIM110  (a loop: any() over a generator is slower here)
+                if b.open_slots and try_take(w, b):
+                    return True
+            return False
         for group in self.groups_offer:
             if len(group) == 1:
                 b = group[0]

@@ -6,6 +6,7 @@ they are re-exported here so that ``from labelsim.model.records import SUBMITTED
 
 from __future__ import annotations
 
+import struct
 from array import array
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +23,7 @@ __all__ = [
     "IN_FLIGHT",
     "OUTCOME_NAMES",
     "RECORD_FIELDS",
+    "RECORD_STRUCT",
     "SKIPPED",
     "SUBMITTED",
     "BatchFinal",
@@ -37,6 +39,9 @@ RECORD_FIELDS: tuple[str, ...] = (
     "batch_index", "suite", "performer_id", "available_s", "reserved_s", "ended_s", "outcome",
     "reserve_seq", "end_seq",
 )
+#: One record as bytes of native doubles: ``records.frombytes(RECORD_STRUCT.pack(*fields))`` appends it
+#: as ``records.extend(fields)`` would, in less than half the time (no per-item conversion of ``extend``).
+RECORD_STRUCT = struct.Struct(f"{len(RECORD_FIELDS)}d")
 
 
 @dataclass(slots=True)

@@ -126,21 +126,32 @@ class Uploads:
     def _on_stream_suite(self, event: object) -> None:
         state: _StreamState = event._value  # type: ignore[attr-defined]
         b = state.batch
-        now = self.env.now
-        n = b.tasks_per_suite if state.left >= b.tasks_per_suite else int(state.left)
+        now = self.env._now  # Environment.now without the property call
+        size = b.tasks_per_suite
+        n = size if state.left >= size else int(state.left)
         self._stream_items(b, n, now)
         state.left -= n
         if state.left <= 0:
             self._end_stream(b)
+        elif size == 1 and state.left >= 1:  # _next_suite written out for one-item suites (one event per item)
+            t = state.t + next(state.gaps)
+            if t > state.until:
+                Call(self.env, state.until - now, self._on_stream_end, (state, 0))
+            else:
+                state.t = t
+                event.rearm(t - now, self._suite_done)  # type: ignore[attr-defined]  # this event, once more
         else:
             self._next_suite(state, now)
 
     def _stream_items(self, b: BatchRun, n: int, now: float) -> None:
         b.items_total += n
         b.add_suite(n, now)
-        account = self.account
-        if b.status is PROCESSING and (self.idle or account.balance - account.reserved < b.cost):
-            self.dispatch.new_work(b)
+        if b.status is PROCESSING:
+            account = self.account
+            if account.balance - account.reserved < b.cost:
+                self.dispatch.new_work(b)  # stops it
+            elif self.idle:
+                self.dispatch.offer(b)  # what new_work does when the money suffices
 
     def _on_stream_end(self, event: object) -> None:
         state, partial = event._value  # type: ignore[attr-defined]
