@@ -318,7 +318,8 @@ def summarize(reps: Replications, confidence: float = 0.95) -> Forecast:
     runs = None
     if reps.runs is not None:
         runs = [
-            build_result(raw, scenario, seed_entropy=reps.entropy, wall_time_s=math.nan, replication_key=(r,))
+            build_result(raw, scenario.for_replication(r), seed_entropy=reps.entropy, wall_time_s=math.nan,
+                         replication_key=(r,))
             for r, raw in enumerate(reps.runs)
         ]
     return Forecast(
