@@ -140,6 +140,9 @@ SCHEMAS: dict[str, list[tuple[str, str, str]]] = {
         ("eta_p90", _TS, "90% of replications complete by then"),
         ("eta_p90_ci_low", _TS, "confidence interval of eta_p90, low end"),
         ("eta_p90_ci_high", _TS, "... high end"),
+        ("platform_eta", _TS,
+         "the platform's own ETA at the start: start + remaining assignments × state.age ÷ completed (submitted) "
+         "assignments (NaT: no state.age or nothing completed)"),
         ("p_complete", "float64", "share of replications completing within the horizon"),
         ("etd_p50", _TS, "median expected start (first Processing; NaT: not within horizon)"),
         ("cost_p50_usd", "float64", "median money charged for the batch"),
