@@ -346,6 +346,7 @@ def _provenance(reps: Replications, confidence: float) -> dict[str, Any]:
         "wall_time_s": round(reps.wall_time_s, 6),
         "replications_per_s": round(reps.n / reps.wall_time_s, 3) if reps.wall_time_s > 0 else None,
         "horizon_s": reps.horizon_s,
+        "parameter_draws": len(reps.scenario.parameter_draws),  # replication r ran draw r mod this (0: none)
         "labelsim_version": __version__,
         "scenario_warnings": reps.scenario.lint(reps.horizon_s),
     }

@@ -53,7 +53,9 @@ def test_replications_alternate_between_the_draws() -> None:
     """60 sessions at 10/h take about 6 h, at 1000/h about 4 min: the ETAs split in two, by replication parity."""
     spec = Scenario.from_mapping(_two_draws())
     assert [s.performers[0].sessions_per_hour for s in spec.draw_scenarios] == [SLOW, FAST]
-    hours = _hours(labelsim.forecast(spec, 12, seed=3))
+    fc = labelsim.forecast(spec, 12, seed=3)
+    assert fc.provenance["parameter_draws"] == 2
+    hours = _hours(fc)
     slow, fast = hours[0::2], hours[1::2]
     # Erlang(60) arrivals: mean 6 h (sd 0.8 h) against 0.06 h (+ about an hour of work at most)
     assert np.all(np.abs(slow - 60 / SLOW) < 6 * math.sqrt(60) / SLOW)
