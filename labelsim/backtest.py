@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .logs import FINISHED, LOG_SCHEMAS, LogError
+from .theory import platform_formula_remaining_s
 
 __all__ = [
     "Backtest",
@@ -143,10 +144,8 @@ def platform_eta(log_cut: pd.DataFrame, total_assignments: int, as_of: pd.Timest
         return math.inf
     moment = _utc(as_of) if as_of is not None else _last_moment(log_cut)
     completed = int(_finished(log_cut).sum())
-    if completed == 0:
-        return math.inf
     elapsed = (moment - log_cut["accepted_at"].min()).total_seconds()
-    return max(total_assignments - completed, 0) * max(elapsed, 0.0) / completed
+    return platform_formula_remaining_s(total_assignments - completed, elapsed, completed)
 
 
 @dataclass(frozen=True)

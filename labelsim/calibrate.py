@@ -11,9 +11,12 @@
   named performer's count) and one crowd group fitted from the log up to ``as_of`` only;
 - ``fitted``: one row per fitted parameter with its value, standard error and a 95 %
   interval (from a bootstrap over performers);
-- ``draws``: scenarios whose crowd parameters are bootstrap draws (same live state):
-  :meth:`Calibration.forecast` spreads the replications over them, so the forecast's
-  P10–P90 range carries what the log cannot pin down, not only simulation noise.
+- ``draws``: scenarios whose crowd parameters are bootstrap draws (same live state).  They
+  travel with the scenario as its ``parameter_draws`` (the crowd values of each draw that
+  differ from the point estimate, as ``--set`` keys), so any forecast of ``scenario`` — in
+  Python, or ``labelsim forecast`` on the file :meth:`Calibration.to_yaml` writes — runs
+  replication ``r`` with draw ``r mod K``: the P10–P90 range carries what the log cannot
+  pin down, not only simulation noise.
 
 What is fitted (all times in seconds):
 
@@ -53,8 +56,8 @@ import pandas as pd
 import yaml
 
 from .engine import REPLICATION_FIELDS, replicate
-from .rng import RandomStreams
 from .scenario import LabelsimError, Scenario
+from .scenario.overrides import DRAWS_KEY
 from .scenario.schema import MIN_REWARD_USD
 from .units import format_duration, parse_duration, parse_timestamp
 
@@ -720,7 +723,8 @@ class Calibration:
         scenario: the calibrated scenario (``start`` = as_of, live state, fitted crowd).
         fitted: one row per parameter (schema ``calibration_fitted`` in ``labelsim.SCHEMAS``): ``value``,
             ``se``, ``low``/``high`` (95 % interval of the draws), ``unit``, ``note``.
-        draws: scenarios whose crowd is a bootstrap draw (same live state).
+        draws: scenarios whose crowd is a bootstrap draw (same live state): ``scenario.draw_scenarios``,
+            the scenario's ``parameter_draws`` applied.
         notes: what was assumed (e.g. a default reward).
     """
 
@@ -733,25 +737,19 @@ class Calibration:
                  until: str | float | None = None) -> CalibratedForecast:
         """Replications spread over the parameter draws (replication r uses draw r mod K).
 
-        Each draw runs its share of the replications with its own seed derived
-        from ``seed``; the result pools them.
+        The same as forecasting ``scenario`` (its ``parameter_draws``) with :func:`labelsim.forecast`.
         """
         if isinstance(replications, bool) or not isinstance(replications, int) or replications < 1:
             raise CalibrationError(f"replications: must be a positive integer, got {replications!r}")
-        scenarios = self.draws or [self.scenario]
-        entropy = RandomStreams(seed).entropy
+        reps = replicate(self.scenario, replications, seed, until=until)
+        k_total = max(len(self.scenario.draw_scenarios), 1)
         remaining, draw = [], []
-        k_total = min(len(scenarios), replications)
-        for k in range(k_total):
-            n_k = len(range(k, replications, k_total))
-            seed_k = int(np.random.SeedSequence(entropy, spawn_key=(k,)).generate_state(1)[0])
-            reps = replicate(scenarios[k], n_k, seed_k, until=until)
-            for row in reps.rows:
-                if row[_BATCH] != 0:
-                    continue
-                done = row[_COMPLETED]
-                remaining.append(float(done) if done == done else math.inf)
-                draw.append(k)
+        for row in reps.rows:
+            if row[_BATCH] != 0:
+                continue
+            done = row[_COMPLETED]
+            remaining.append(float(done) if done == done else math.inf)
+            draw.append(row[0] % k_total)
         start = pd.Timestamp(self.scenario.start).tz_convert(self.scenario.timezone)
         return CalibratedForecast(start, np.asarray(remaining, dtype=float), np.asarray(draw, dtype=int))
 
@@ -767,8 +765,18 @@ class Calibration:
             note = f"  ({row['note']})" if row["note"] else ""
             lines.append(f"#   {row['parameter']}: {_fmt(float(row['value']))}{spread} {row['unit']}{note}".rstrip())
         lines.extend(f"# note: {n}" for n in self.notes)
-        body = yaml.safe_dump(self.scenario.to_mapping(), sort_keys=False, allow_unicode=True, width=120,
-                              default_flow_style=None)
+        data = self.scenario.to_mapping()
+        draws = data.pop(DRAWS_KEY, None)
+        body = yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=120, default_flow_style=None)
+        k = len(draws or ())
+        if k:
+            comment = (f"# parameter_draws: {k} bootstrap draws of the crowd (a bootstrap over performers, posterior\n"
+                       "# draws of the arrivals and the abandon rate), each the values that differ from the point\n"
+                       f"# estimate above. A forecast's replication r runs with draw r mod {k}, so its P10-P90 range\n"
+                       "# carries the parameters' uncertainty; `labelsim run` uses the point estimate; delete the\n"
+                       "# list to forecast with the point estimate only.\n")
+            body += comment + yaml.safe_dump({DRAWS_KEY: draws}, sort_keys=False, allow_unicode=True, width=120,
+                                             default_flow_style=False)
         return "\n".join(lines) + "\n" + body
 
 
@@ -923,19 +931,37 @@ def calibrate(
     work_start = {"mu": crowd.mu, "sigma": crowd.sigma, "abandon": crowd.abandon, "abandon_grid": crowd.abandon_grid}
     boot = _bootstrap(cut, draws, seed, arrivals, population, work_start, needed=needed, n_suites=n_suites,
                       limit_s=limit_s, tz=timezone, gap_s=gap_s, limit=limit)
-    draw_scenarios = [_with_crowd(base, c, tasks) for c in boot]
+    if boot:
+        group = base["performers"][0]
+        base[DRAWS_KEY] = [_differences(group, _crowd_mapping(c, tasks), f"performers.{group['name']}") for c in boot]
+        try:
+            scenario = Scenario.from_mapping(base, source="calibration")
+        except LabelsimError as exc:
+            raise CalibrationError(f"calibration gave an invalid parameter draw: {exc}") from None
     fitted = _fitted_frame(point, [c.values(tasks) for c in boot], crowd)
-    return Calibration(scenario=scenario, fitted=fitted, draws=draw_scenarios, notes=notes)
+    return Calibration(scenario=scenario, fitted=fitted, draws=list(scenario.draw_scenarios), notes=notes)
 
 
 def _safe_name(name: str) -> str:
     return name[:200] or "batch"
 
 
-def _with_crowd(base: Mapping[str, Any], crowd: _Crowd, tasks: float) -> Scenario:
-    data = dict(base)
-    data["performers"] = [_crowd_mapping(crowd, tasks)]
-    return Scenario.from_mapping(data, source="calibration draw")
+def _differences(point: Mapping[str, Any], draw: Mapping[str, Any], prefix: str) -> dict[str, Any]:
+    """``draw`` as ``--set``-style overrides of ``point``: ``{prefix.key: value}`` for what differs.
+
+    Mappings with the same keys on both sides are compared key by key (``decay.burst``); a key
+    missing from ``draw`` is null (e.g. no launch burst in this draw).
+    """
+    out: dict[str, Any] = {}
+    for key in [*point, *(k for k in draw if k not in point)]:
+        a, b = point.get(key), draw.get(key)
+        if a == b:
+            continue
+        if isinstance(a, Mapping) and isinstance(b, Mapping) and set(a) == set(b):
+            out.update(_differences(a, b, f"{prefix}.{key}"))
+        else:
+            out[f"{prefix}.{key}"] = b
+    return out
 
 
 def _bootstrap(cut: _Cut, draws: int, seed: int, arrivals: Mapping[str, Any], population: Mapping[str, float],

@@ -92,7 +92,7 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 # Off a terminal (pipes, CI logs) rich would wrap tables at 80 columns; give it room.
-out = Console(width=None if sys.stdout.isatty() else 200)
+out = Console(width=None if sys.stdout.isatty() else 320)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 200)
 
 

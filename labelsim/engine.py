@@ -153,6 +153,9 @@ def simulate(
 
     Returns:
         The frames, warnings and provenance of the run.
+
+    A scenario with ``parameter_draws`` runs once with its base values (the draws
+    are for replications: see :func:`replicate`).
     """
     spec = as_scenario(scenario)
     streams = RandomStreams(check_seed(seed))
@@ -215,7 +218,10 @@ def replicate(
     """Run ``replications`` independent runs of ``scenario``, in chunks, on an executor.
 
     The same ``seed`` gives identical rows whatever the executor, ``jobs`` and
-    ``chunk_size``: replication ``r`` always draws from ``RandomStreams(seed, (r,))``.
+    ``chunk_size``: replication ``r`` always draws from ``RandomStreams(seed, (r,))``
+    and runs ``scenario.for_replication(r)`` — with ``parameter_draws``, the scenario
+    with draw ``r mod K`` applied (so a comparison's replication ``r`` uses the same
+    draw on both sides).
 
     Args:
         executor: ``"serial"``, ``"processes"`` (this process and ``jobs - 1``

@@ -26,7 +26,8 @@ import pandas as pd
 from ._version import __version__
 from .engine import REPLICATION_FIELDS, ExecutorLike, ProgressFn, Replications, as_scenario, replicate
 from .results import SCHEMAS, SimulationResult, build_result
-from .scenario import LabelsimError, Scenario
+from .scenario import Batch, LabelsimError, Scenario
+from .theory import platform_formula_remaining_s
 from .units import parse_duration
 from .vocabulary import ARCHIVE, NEW, NOT_EXPECTED
 
@@ -37,6 +38,7 @@ __all__ = [
     "forecast",
     "min_effect_h",
     "parse_precision",
+    "platform_formula_eta",
     "quantile_ci",
     "replicate_to_precision",
     "replications_frame",
@@ -342,12 +344,13 @@ def summarize(reps: Replications, confidence: float = 0.95) -> Forecast:
     runs = None
     if reps.runs is not None:
         runs = [
-            build_result(raw, scenario, seed_entropy=reps.entropy, wall_time_s=math.nan, replication_key=(r,))
+            build_result(raw, scenario.for_replication(r), seed_entropy=reps.entropy, wall_time_s=math.nan,
+                         replication_key=(r,))
             for r, raw in enumerate(reps.runs)
         ]
     return Forecast(
         scenario=scenario,
-        eta=_batch_eta(frame, start, confidence, _opening_statuses(scenario)),
+        eta=_with_platform_eta(_batch_eta(frame, start, confidence, _opening_statuses(scenario)), scenario),
         project_eta=_project_eta(frame, start, confidence),
         replications=frame,
         provenance=_provenance(reps, confidence),
@@ -367,6 +370,7 @@ def _provenance(reps: Replications, confidence: float) -> dict[str, Any]:
         "wall_time_s": round(reps.wall_time_s, 6),
         "replications_per_s": round(reps.n / reps.wall_time_s, 3) if reps.wall_time_s > 0 else None,
         "horizon_s": reps.horizon_s,
+        "parameter_draws": len(reps.scenario.parameter_draws),  # replication r ran draw r mod this (0: none)
         "labelsim_version": __version__,
         "scenario_warnings": reps.scenario.lint(reps.horizon_s),
     }
@@ -691,6 +695,33 @@ def _verdict(mean: float, low: float, high: float, minimum: float) -> str:
     if low > 0 and mean >= minimum:
         return "later"
     return "no clear difference"
+
+
+def platform_formula_eta(scenario: Scenario, batch: Batch) -> pd.Timestamp:
+    """The platform's own ETA for ``batch`` at the scenario start, in the scenario's zone (NaT when undefined).
+
+    start + remaining assignments × ``state.age`` ÷ completed assignments (``state.submitted``, else the
+    labeled suites × overlap); see :func:`labelsim.theory.platform_formula_remaining_s`.  NaT without a
+    ``state.age`` or with nothing completed.
+    """
+    state = batch.state
+    if state is None or state.age is None:
+        return cast(pd.Timestamp, pd.NaT)
+    total = -(-batch.items // batch.tasks_per_suite) * batch.overlap
+    completed = state.submitted if state.submitted is not None else \
+        -(-state.labeled_items // batch.tasks_per_suite) * batch.overlap
+    start = pd.Timestamp(scenario.start).tz_convert(scenario.timezone)
+    return _to_stamp(start, platform_formula_remaining_s(total - completed, state.age, completed))
+
+
+def _with_platform_eta(eta: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
+    """Fill the ``platform_eta`` column of a batch ETA frame from the scenario's live state."""
+    batches = {(p.name, b.name): b for p, b in scenario.batches()}
+    values = [platform_formula_eta(scenario, batches[key]) if key in batches else pd.NaT
+              for key in zip(eta["project"], eta["batch"], strict=True)]
+    eta["platform_eta"] = pd.to_datetime(pd.Series(values, index=eta.index, dtype=object), utc=True) \
+        .dt.tz_convert(scenario.timezone)
+    return eta
 
 
 class _CallableModule(types.ModuleType):

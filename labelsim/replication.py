@@ -59,12 +59,15 @@ def run_chunk(
 ) -> tuple[list[tuple[Any, ...]], list[RawRun]]:
     """Run the given replications (each with streams keyed by its number); a task for any executor.
 
+    Replication ``r`` runs ``scenario.for_replication(r)``: with ``parameter_draws``, draw ``r mod K``
+    applied (the variants travel with the pickled scenario, built once at validation).
+
     Returns the compact per-batch rows and, only if ``keep_runs``, every run's full records.
     """
     rows: list[tuple[Any, ...]] = []
     runs: list[RawRun] = []
     for replication in replications:
-        raw = run_model(scenario, RandomStreams(entropy, (replication,)), until_s=until_s)
+        raw = run_model(scenario.for_replication(replication), RandomStreams(entropy, (replication,)), until_s=until_s)
         rows.extend(replication_rows(raw, replication))
         if keep_runs:
             runs.append(raw)

@@ -21,8 +21,10 @@ import numpy as np
 import pandas as pd
 
 from ._version import __version__
+from .forecast import platform_formula_eta as platform_formula_eta_of
 from .results import SimulationResult
 from .scenario import LabelsimError, Scenario, TeamGroup
+from .theory import platform_formula_remaining_s
 from .units import format_duration, parse_duration, parse_timestamp
 from .vocabulary import ARCHIVE, NO_MONEY, NOT_EXPECTED
 
@@ -161,7 +163,8 @@ def _range(low: pd.Timestamp, high: pd.Timestamp) -> str:
 
 
 def forecast_table(eta: pd.DataFrame) -> pd.DataFrame:
-    """The forecast's batch table: expected start (P50), ETA P50 with its P10–P90 range, chances, cost."""
+    """The forecast's batch table: expected start (P50), ETA P50, the platform's own ETA ("n/a" when undefined),
+    P10–P90, chances, cost."""
     return pd.DataFrame({
         "Project": eta["project"].to_numpy(),
         "Name": eta["batch"].to_numpy(),
@@ -169,6 +172,7 @@ def forecast_table(eta: pd.DataFrame) -> pd.DataFrame:
         "Items": eta["items"].to_numpy(),
         "Expected start": [_start_text(*v) for v in zip(eta["start_p50"], eta["opening_status"], strict=True)],
         "ETA P50": [_when(v) for v in eta["eta_p50"]],
+        "Platform ETA": [_stamp_text(v, _PLATFORM_NA) for v in eta.get("platform_eta", [pd.NaT] * len(eta))],
         "P10 – P90": [_range(a, b) for a, b in zip(eta["eta_p10"], eta["eta_p90"], strict=True)],
         "P50 95% CI": [_range(a, b) for a, b in zip(eta["eta_p50_ci_low"], eta["eta_p50_ci_high"], strict=True)],
         "In horizon": [_percent(v) for v in eta["p_complete"]],
@@ -308,28 +312,19 @@ def platform_formula_eta(
 ) -> pd.Timestamp | None:
     """The platform's own ETA: ``now + remaining × elapsed ÷ completed`` (assignments, seconds).
 
-    ``None`` when it is undefined: nothing completed yet or the time since launch unknown.
+    ``None`` when it is undefined: nothing completed yet or the time since launch unknown
+    (:func:`labelsim.theory.platform_formula_remaining_s`).
     """
-    if elapsed_s is None or not math.isfinite(elapsed_s) or elapsed_s <= 0 or completed <= 0:
-        return None
-    return now + pd.to_timedelta(remaining * elapsed_s / completed, unit="s")
+    seconds = platform_formula_remaining_s(remaining, elapsed_s, completed)
+    return now + pd.to_timedelta(seconds, unit="s") if math.isfinite(seconds) else None
 
 
-def _platform_eta(scenario: Scenario, batch: Any) -> tuple[str, float]:
-    """The platform formula at the scenario start, as (text, sort key); "n/a" when undefined."""
-    state = batch.state
-    if state is None:
-        return _PLATFORM_NA, math.inf
-    start = pd.Timestamp(scenario.start).tz_convert(scenario.timezone)
-    elapsed = getattr(state, "elapsed_s", None)
-    launched = getattr(state, "launched_at", None)
-    if elapsed is None and launched is not None:
-        elapsed = (start - pd.Timestamp(launched)).total_seconds()
-    suites = -(-batch.items // batch.tasks_per_suite)
-    done = -(-state.labeled_items // batch.tasks_per_suite) * batch.overlap
-    completed = state.submitted if state.submitted is not None else done
-    eta = platform_formula_eta(start, elapsed, completed, suites * batch.overlap - completed)
-    return (_stamp_text(eta), _epoch(eta)) if eta is not None else (_PLATFORM_NA, math.inf)
+def _platform_eta(scenario: Scenario, batch: Any, item: Any) -> tuple[str, float]:
+    """The platform formula at the scenario start (the forecast's ``platform_eta``), as (text, sort key)."""
+    eta = item.get("platform_eta")
+    if eta is None and batch is not None:  # a frame from before the column existed
+        eta = platform_formula_eta_of(scenario, batch)
+    return (_stamp_text(eta), _epoch(eta)) if pd.notna(eta) else (_PLATFORM_NA, math.inf)
 
 
 def _status_now(scenario: Scenario, batch: Any) -> str:
@@ -382,7 +377,7 @@ def _batch_table(fc: Any, tz_name: str) -> _Table:
         key = (item["project"], item["batch"])
         batch = batches.get(key)
         labeled = batch.state.labeled_items if batch is not None and batch.state is not None else 0
-        platform, platform_key = _platform_eta(scenario, batch) if batch is not None else (_PLATFORM_NA, math.inf)
+        platform, platform_key = _platform_eta(scenario, batch, item)
         rows.append([
             str(item["project"]), str(item["batch"]), str(item["labeling_queue"]),
             _status_now(scenario, batch) if batch is not None else "—",
@@ -395,8 +390,8 @@ def _batch_table(fc: Any, tz_name: str) -> _Table:
         keys.append([None, str(item["batch"]).lower(), None, None, None, _epoch(item["eta_p50"]), None, None,
                      platform_key, None, None])
     note = ("Click Name or ETA P50 to sort. ETA = when the batch is Completed; 'later' = beyond the horizon. "
-            "Platform formula = remaining assignments × time since launch ÷ completed assignments, at the start "
-            "(n/a when nothing is completed yet or the time since launch is not in the scenario).")
+            "Platform formula = the start + remaining assignments × time since launch (state.age) ÷ completed "
+            "assignments (n/a when nothing is completed yet or the batch's state has no age).")
     return _Table("batches", "Batches (as the platform lists them) with the forecast ETA", columns, rows, keys,
                   {1: "text", 5: "number"}, note)
 

@@ -150,6 +150,9 @@ SCHEMAS: dict[str, list[tuple[str, str, str]]] = {
         ("eta_p90", _TS, "90% of replications complete by then"),
         ("eta_p90_ci_low", _TS, "confidence interval of eta_p90, low end"),
         ("eta_p90_ci_high", _TS, "... high end"),
+        ("platform_eta", _TS,
+         "the platform's own ETA at the start: start + remaining assignments × state.age ÷ completed (submitted) "
+         "assignments (NaT: no state.age or nothing completed)"),
         ("p_complete", "float64", "share of replications completing within the horizon"),
         ("start_p50", _TS, "median expected start: first Processing during the run (NaT: not within horizon, "
          "or started before the run)"),

@@ -26,6 +26,7 @@ __all__ = [
     "makespan_exponential",
     "makespan_exponential_cdf",
     "mmc_wait",
+    "platform_formula_remaining_s",
     "priority_mmc_waits",
 ]
 
@@ -160,3 +161,16 @@ def dynamic_overlap_mean(low: int, high: int, agreement: float) -> float:
     k = high - low
     extra = float(k) if agreement == 0 else (1.0 - (1.0 - agreement) ** k) / agreement
     return low + (1.0 - agreement ** (low - 1)) * extra
+
+
+def platform_formula_remaining_s(remaining: float, elapsed_s: float | None, completed: float) -> float:
+    """The platform's own ETA formula: seconds from now until done = remaining × elapsed ÷ completed.
+
+    ``remaining`` and ``completed`` are assignments (submitted ones count as completed), ``elapsed_s``
+    the seconds since the batch started.  The formula assumes the pace so far goes on.  ``inf`` when it
+    is undefined: nothing completed yet, or the elapsed time unknown (None or NaN).  A negative
+    ``remaining`` or ``elapsed_s`` counts as 0.
+    """
+    if elapsed_s is None or not math.isfinite(elapsed_s) or not completed > 0:
+        return math.inf
+    return max(remaining, 0.0) * max(elapsed_s, 0.0) / completed

@@ -167,6 +167,7 @@ BEFORE_VALIDATORS: dict[str, _Handler] = {
     "Shift._lower_days": _days,
     "Shift._clock": lambda gen, schema: _clock(),
     "Scenario._start": lambda gen, schema: _start(),
+    "Scenario._draws_list": lambda gen, schema: gen.generate_inner(schema["schema"]),
     "_name": lambda gen, schema: {**gen.generate_inner(schema["schema"]), "pattern": NAME_PATTERN},
     "_batch_ref": lambda gen, schema: {**gen.generate_inner(schema["schema"]), "pattern": BATCH_REF_PATTERN},
     "_plain_text": lambda gen, schema: gen.generate_inner(schema["schema"]),

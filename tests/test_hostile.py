@@ -685,6 +685,6 @@ def test_the_readme_states_the_limits() -> None:
         f"≤ {limits.MAX_HORIZON_S / 86400:.0f}d", f"≤ {limits.MAX_POPULATION:,}", f"≤ {limits.MAX_TEAM_SIZE:,}",
         f"`sessions_per_hour` ≤ {limits.MAX_SESSIONS_PER_HOUR:,.0f}", f"≤ {limits.MAX_SUITES_PER_SESSION:,}",
         f"`--jobs` ≤ {limits.MAX_JOBS}", f"`--replications` ≤ {limits.MAX_REPLICATIONS:,}",
-        f"{limits.MIN_YEAR}–{limits.MAX_YEAR - 1}", "10 MB",
+        f"{limits.MIN_YEAR}–{limits.MAX_YEAR - 1}", "10 MB", f"`parameter_draws` ≤ {limits.MAX_PARAMETER_DRAWS:,}",
     ):
         assert text in readme, text

@@ -27,6 +27,7 @@ __all__ = [
     "MAX_HORIZON_S",
     "MAX_ITEMS",
     "MAX_JOBS",
+    "MAX_PARAMETER_DRAWS",
     "MAX_POPULATION",
     "MAX_PROGRESS_SAMPLES",
     "MAX_RATE_PER_S",
@@ -47,6 +48,8 @@ __all__ = [
 ]
 
 DAY_S = 86400.0
+#: Entries of ``parameter_draws`` (parameter sets the replications cycle through).
+MAX_PARAMETER_DRAWS = 1000
 #: Money: balance, reservations, top-ups, rewards, fees (USD).
 MAX_USD = 1e9
 #: Items in a batch, in one ``add_items`` upload, and brought by one stream (``items`` or rate × duration).

@@ -11,9 +11,10 @@ import yaml
 from .errors import ScenarioError
 from .yamlload import describe_yaml_error, load_yaml
 
-__all__ = ["apply_overrides", "override_for"]
+__all__ = ["apply_overrides", "apply_values", "override_for"]
 
-
+#: The scenario key holding parameter draws (see ``Scenario.parameter_draws``).
+DRAWS_KEY = "parameter_draws"
 
 
 def apply_overrides(data: Mapping[str, Any], overrides: Sequence[str]) -> dict[str, Any]:
@@ -29,6 +30,7 @@ def apply_overrides(data: Mapping[str, Any], overrides: Sequence[str]) -> dict[s
         ScenarioError: for a malformed override or a name that does not exist.
     """
     result = copy.deepcopy(dict(data))
+    keys: list[str] = []
     for text in overrides:
         key, sep, raw = text.partition("=")
         key = key.strip()
@@ -41,7 +43,72 @@ def apply_overrides(data: Mapping[str, Any], overrides: Sequence[str]) -> dict[s
             problem = f"value {shown!r} is not valid YAML ({describe_yaml_error(exc)})"
             raise ScenarioError(f"--set {key}", problem) from None
         _set_path(result, key.split("."), value, key)
+        keys.append(key)
+    return _fix_in_draws(result, keys)
+
+
+def apply_values(data: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
+    """Apply ``{KEY: value}`` (dotted keys as for ``--set``, values already parsed) to a copy of ``data``.
+
+    Raises:
+        ScenarioError: field ``--set KEY`` for a key that does not reach a value.
+    """
+    result = copy.deepcopy(dict(data))
+    for key, value in values.items():
+        _set_path(result, str(key).strip().split("."), copy.deepcopy(value), str(key))
     return result
+
+
+def _fix_in_draws(data: dict[str, Any], keys: Sequence[str]) -> dict[str, Any]:
+    """An override fixes its key: entries of ``parameter_draws`` at, under or above it are dropped.
+
+    ``--set performers.crowd.sessions_per_hour=80`` on a scenario whose draws vary the
+    rate means "with this rate": no draw may overwrite it (a plan, sweep or comparison
+    varies it).  Keys are compared as resolved paths (``performers.0`` = ``performers.crowd``).
+    """
+    draws = data.get(DRAWS_KEY)
+    fixed = [_path(data, key) for key in keys if key.split(".")[0] != DRAWS_KEY]
+    if not fixed or not isinstance(draws, list):
+        return data
+    kept = []
+    for draw in draws:
+        if isinstance(draw, Mapping):
+            draw = {k: v for k, v in draw.items() if not any(_overlap(_path(data, str(k)), f) for f in fixed)}
+        kept.append(draw)
+    data[DRAWS_KEY] = kept
+    return data
+
+
+def _overlap(a: tuple[Any, ...], b: tuple[Any, ...]) -> bool:
+    return a[: len(b)] == b or b[: len(a)] == a
+
+
+def _path(root: Mapping[str, Any], key: str) -> tuple[Any, ...]:
+    """A dotted key as a path of mapping keys and list indices in ``root`` (names resolved where they can be)."""
+    parts = key.strip().split(".")
+    path: list[Any] = []
+    node: Any = root
+    if parts[0] == "batches" and len(parts) >= 2:
+        project_name, _, batch_name = parts[1].rpartition("/")
+        for pi, project in enumerate(root.get("projects") or []):
+            if not isinstance(project, Mapping) or (project_name and project.get("name") != project_name):
+                continue
+            for bi, batch in enumerate(project.get("batches") or []):
+                if isinstance(batch, Mapping) and batch.get("name") == batch_name:
+                    path, node = ["projects", pi, "batches", bi], batch
+        if not path:
+            return tuple(parts)
+        parts = parts[2:]
+    for part in parts:
+        if isinstance(node, list):
+            index = next((i for i, item in enumerate(node) if isinstance(item, Mapping) and item.get("name") == part),
+                         int(part) if part.isdigit() else None)
+            path.append(index if index is not None else part)
+            node = node[index] if index is not None and index < len(node) else None
+        else:
+            path.append(part)
+            node = node.get(part) if isinstance(node, Mapping) else None
+    return tuple(path)
 
 
 def _set_path(root: dict[str, Any], parts: list[str], value: Any, key: str) -> None:

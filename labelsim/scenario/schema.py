@@ -24,6 +24,7 @@ from pydantic import (
     BeforeValidator,
     Discriminator,
     Field,
+    PrivateAttr,
     Tag,
     ValidationError,
     ValidationInfo,
@@ -57,13 +58,14 @@ from .fields import (
 from .limits import (
     MAX_HORIZON_S,
     MAX_ITEMS,
+    MAX_PARAMETER_DRAWS,
     MAX_POPULATION,
     MAX_SESSIONS_PER_HOUR,
     MAX_SUITES_PER_SESSION,
     MAX_TEAM_SIZE,
     check_run_size,
 )
-from .overrides import apply_overrides, override_for
+from .overrides import DRAWS_KEY, apply_overrides, apply_values, override_for
 from .quality import Control, DynamicOverlap, Review
 
 #: The platform's smallest reward per assignment (USD): ``account.min_reward``'s default.
@@ -697,6 +699,20 @@ class Scenario(_Model):
     The simulation runs at most ``horizon``; it stops earlier once nothing can
     change any more.  ``progress_every`` is the sampling step of the progress
     frame (default: horizon / 500, at least one second).
+
+    ``parameter_draws`` (optional, at most 1000) carries parameter uncertainty with
+    the file: a list of mappings of ``--set``-style dotted keys to values, e.g.
+    ``[{performers.crowd.sessions_per_hour: 41.2, performers.crowd.decay.burst: 2.1},
+    {performers.crowd.sessions_per_hour: 55.0, ...}]``.  Replication ``r`` of a
+    forecast (and of ``compare``, ``plan``, ``sweep``) runs the scenario with draw
+    ``r mod K`` applied, so the spread of the ETAs carries what the parameters'
+    uncertainty adds to simulation noise; a single :func:`labelsim.simulate` run uses
+    the base values.  Keys are written as for ``--set`` (list items by name or index,
+    ``batches.NAME`` for a batch in any project); a value may be a mapping
+    (``performers.crowd.decay: {burst: 2, half_life: 1h}``) or null (removes an
+    optional key).  Every draw is applied and validated when the scenario is: a bad
+    one is refused naming ``parameter_draws[i].KEY``.  A ``--set KEY=VALUE`` fixes
+    KEY: draw entries at, under or above it are dropped.
     """
 
     name: Title = "untitled"
@@ -710,6 +726,12 @@ class Scenario(_Model):
     projects: tuple[Project, ...] = Field(min_length=1)
     performers: tuple[PerformerGroup, ...] = ()
     events: tuple[Event, ...] = ()
+    parameter_draws: tuple[dict[str, Any], ...] = Field(
+        default=(), max_length=MAX_PARAMETER_DRAWS,
+        description="parameter sets (dotted --set keys -> values); replication r uses draw r mod K",
+    )
+    #: The scenario with each draw applied (no draws of their own), built once at validation.
+    _draw_scenarios: tuple[Scenario, ...] = PrivateAttr(default=())
 
     @field_validator("timezone")
     @classmethod
@@ -765,6 +787,60 @@ class Scenario(_Model):
                     )
         check_run_size(self)
         return self
+
+    @field_validator(DRAWS_KEY, mode="before")
+    @classmethod
+    def _draws_list(cls, value: object) -> object:
+        if not isinstance(value, (list, tuple)):
+            raise ValueError(f"must be a list of mappings of --set keys to values, got {type(value).__name__}")
+        if len(value) > MAX_PARAMETER_DRAWS:
+            raise ValueError(f"{len(value):,} draws is more than the limit of {MAX_PARAMETER_DRAWS:,}")
+        return value
+
+    @model_validator(mode="after")
+    def _apply_draws(self) -> Scenario:
+        if not self.parameter_draws:
+            return self
+        base = self.to_mapping()
+        base.pop(DRAWS_KEY, None)
+        self._draw_scenarios = tuple(self._draw_variant(base, i, draw) for i, draw in enumerate(self.parameter_draws))
+        return self
+
+    def _draw_variant(self, base: Mapping[str, Any], index: int, draw: Mapping[str, Any]) -> Scenario:
+        """The scenario with one draw applied; unchanged parts are shared with ``self`` (small pickles)."""
+        where = f"{DRAWS_KEY}[{index}]"
+        for key in draw:
+            if not key.strip() or key.strip().split(".")[0] == DRAWS_KEY:
+                raise ValueError(f"{where}.{key}: not a scenario key (write a --set key such as "
+                                 "performers.crowd.sessions_per_hour)" if key.strip() else
+                                 f"{where}: an empty key (write a --set key such as performers.crowd.skip_rate)")
+        try:
+            data = apply_values(base, draw)
+        except ScenarioError as exc:
+            raise ValueError(f"{where}.{exc.field.removeprefix('--set ')}: {exc.problem}") from None
+        try:
+            variant = Scenario.model_validate(data)
+        except ValidationError as exc:
+            error = scenario_error(exc, data, None)
+            culprit = override_for(error.field, [f"{key}=" for key in draw])
+            if culprit is not None:
+                raise ValueError(f"{where}.{culprit[:-1]}: {error.problem}") from None
+            raise ValueError(f"{where}: {error.field}: {error.problem}") from None
+        changed = {name: getattr(variant, name) for name in type(self).model_fields
+                   if name != DRAWS_KEY and getattr(variant, name) != getattr(self, name)}
+        shared = self.model_copy(update={**changed, DRAWS_KEY: ()})
+        shared._draw_scenarios = ()
+        return shared
+
+    @property
+    def draw_scenarios(self) -> tuple[Scenario, ...]:
+        """The scenario with each of ``parameter_draws`` applied, in order (empty without draws)."""
+        return self._draw_scenarios
+
+    def for_replication(self, replication: int) -> Scenario:
+        """What replication ``replication`` runs: draw ``replication mod K`` applied, or the scenario itself."""
+        draws = self._draw_scenarios
+        return draws[replication % len(draws)] if draws else self
 
     def lint(self, until_s: float | None = None) -> list[str]:
         """Warnings for what is legal but suspicious (see :func:`labelsim.scenario.limits.lint`)."""
