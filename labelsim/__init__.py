@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Any
 from ._version import __version__
 
 if TYPE_CHECKING:  # pragma: no cover
-    from .calibrate import Calibration, calibrate
+    from .calibration import Calibration, calibrate
     from .engine import replicate, simulate
-    from .forecast import Comparison, Forecast, compare, forecast
+    from .forecasting import Comparison, Forecast, compare, forecast
     from .io import load_scenario
     from .logs import read_log
     from .planning import Plan, Sweep, plan, sweep
@@ -32,18 +32,18 @@ if TYPE_CHECKING:  # pragma: no cover
 
 _EXPORTS: dict[str, str] = {
     "SCHEMAS": "results",
-    "Calibration": "calibrate",
-    "calibrate": "calibrate",
-    "Comparison": "forecast",
-    "Forecast": "forecast",
+    "Calibration": "calibration",
+    "calibrate": "calibration",
+    "Comparison": "forecasting",
+    "Forecast": "forecasting",
     "LabelsimError": "scenario",
     "Plan": "planning",
     "Scenario": "scenario",
     "ScenarioError": "scenario",
     "SimulationResult": "results",
     "Sweep": "planning",
-    "compare": "forecast",
-    "forecast": "forecast",
+    "compare": "forecasting",
+    "forecast": "forecasting",
     "load_scenario": "io",
     "plan": "planning",
     "read_log": "logs",

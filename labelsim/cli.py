@@ -24,7 +24,7 @@ from rich.table import Table
 
 from . import __version__
 from .engine import check_scheduler, check_seed, check_until, parse_until, simulate
-from .forecast import MIN_EFFECT_FRACTION, MIN_EFFECT_S, Comparison, Forecast, compare, forecast
+from .forecasting import MIN_EFFECT_FRACTION, MIN_EFFECT_S, Comparison, Forecast, compare, forecast
 from .io import (
     OutputTarget,
     check_output_folder,
@@ -484,7 +484,7 @@ def calibrate_command(
     out_file: Annotated[Path | None, typer.Option("--out", help="Write the scenario YAML here (a new file).")] = None,
 ) -> None:
     """Fit a scenario (live state + crowd, with uncertainty) to an assignment log up to --as-of."""
-    from .calibrate import calibrate
+    from .calibration import calibrate
     from .io import write_text_new
     from .logs import read_log
 
@@ -534,7 +534,7 @@ def backtest_command(
     import pandas as pd
 
     from .backtest import score
-    from .calibrate import forecaster
+    from .calibration import forecaster
     from .logs import read_log
 
     with user_errors():

@@ -33,7 +33,7 @@ import yaml
 from ._version import __version__
 from .calendar import rate_segments, shift_intervals
 from .engine import ExecutorLike, ProgressFn, Replications, as_scenario, check_seed, replicate
-from .forecast import _normal_quantile, quantile_ci, replicate_to_precision, replications_frame, summarize
+from .forecasting import _normal_quantile, quantile_ci, replicate_to_precision, replications_frame, summarize
 from .results import SCHEMAS
 from .rng import RandomStreams
 from .scenario import Batch, CrowdGroup, LabelsimError, Scenario, TeamGroup
@@ -505,7 +505,7 @@ def plan(
             if precision is None:
                 reps = replicate(spec, replications, entropy, progress=report, **options)
             else:
-                from .forecast import parse_precision
+                from .forecasting import parse_precision
 
                 reps, _met, _rounds = replicate_to_precision(
                     spec, replications, entropy, parse_precision(precision), max_replications,

@@ -21,7 +21,8 @@ import numpy as np
 import pandas as pd
 
 from ._version import __version__
-from .forecast import platform_formula_eta as platform_formula_eta_of
+from .forecasting import platform_formula_eta as platform_formula_eta_of
+from .forecasting import project_completion
 from .results import SimulationResult
 from .scenario import LabelsimError, Scenario, TeamGroup
 from .theory import platform_formula_remaining_s
@@ -348,9 +349,6 @@ def _miss_deadline(frame: pd.DataFrame, deadline: pd.Timestamp) -> pd.Series:
 
 
 def _project_completion(frame: pd.DataFrame, start: pd.Timestamp) -> pd.DataFrame:
-    # imported here: importing the labelsim.forecast module first would shadow the labelsim.forecast function
-    from .forecast import project_completion
-
     return project_completion(frame, start)
 
 

@@ -16,7 +16,7 @@ import pandas as pd
 from simlog import log_from_result
 
 import labelsim
-from labelsim.calibrate import calibrate
+from labelsim.calibration import calibrate
 from labelsim.scenario import Scenario
 
 START = "2026-03-02T06:00:00Z"

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from labelsim.calibrate import CalibrationError, calibrate
+from labelsim.calibration import CalibrationError, calibrate
 from labelsim.results import check_schema
 from labelsim.scenario import Scenario
 

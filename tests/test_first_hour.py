@@ -19,7 +19,7 @@ from typer.testing import CliRunner
 
 import labelsim
 from labelsim.cli import app
-from labelsim.forecast import MIN_EFFECT_FRACTION, MIN_EFFECT_S, _verdict, min_effect_h
+from labelsim.forecasting import MIN_EFFECT_FRACTION, MIN_EFFECT_S, _verdict, min_effect_h
 from labelsim.starter import bundled_scenarios, starter_text
 from labelsim.yamlschema import scenario_json_schema
 

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 import labelsim
 from labelsim.cli import app
 from labelsim.engine import replicate
-from labelsim.forecast import _t_quantile, compare, forecast, quantile_ci
+from labelsim.forecasting import _t_quantile, compare, forecast, quantile_ci
 from labelsim.results import check_schema
 from labelsim.theory import makespan_exponential
 

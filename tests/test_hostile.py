@@ -33,7 +33,7 @@ import labelsim
 from labelsim import engine
 from labelsim.cli import app
 from labelsim.distributions import Constant
-from labelsim.forecast import forecast
+from labelsim.forecasting import forecast
 from labelsim.scenario import LabelsimError, Scenario, ScenarioError, limits
 
 ROOT = Path(__file__).resolve().parent.parent

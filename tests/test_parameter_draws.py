@@ -17,7 +17,7 @@ import yaml
 from typer.testing import CliRunner
 
 import labelsim
-from labelsim.calibrate import calibrate
+from labelsim.calibration import calibrate
 from labelsim.cli import app
 from labelsim.scenario import Scenario, ScenarioError
 from labelsim.scenario.limits import MAX_PARAMETER_DRAWS
@@ -43,7 +43,7 @@ def _two_draws() -> dict[str, Any]:
     return data
 
 
-def _hours(fc: labelsim.forecast.Forecast) -> np.ndarray:
+def _hours(fc: labelsim.Forecast) -> np.ndarray:
     frame = fc.replications.sort_values("replication")
     start = pd.Timestamp(fc.scenario.start)
     return ((frame["completed_at"] - start).dt.total_seconds() / 3600).to_numpy()

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 
 import labelsim
 from labelsim.cli import app
-from labelsim.forecast import forecast
+from labelsim.forecasting import forecast
 from labelsim.model.account import Account
 from labelsim.report import NOT_WITHIN_HORIZON, batch_table, forecast_table
 from labelsim.scenario import ScenarioError

@@ -41,11 +41,11 @@ def test_formula_is_the_pace_so_far(remaining: int, completed: int, elapsed: flo
 
 
 @pytest.fixture(scope="module")
-def live_fc() -> labelsim.forecast.Forecast:
+def live_fc() -> labelsim.Forecast:
     return labelsim.forecast(labelsim.load_scenario(LIVE), 10, seed=1)
 
 
-def test_forecast_frame_has_the_platform_eta(live_fc: labelsim.forecast.Forecast) -> None:
+def test_forecast_frame_has_the_platform_eta(live_fc: labelsim.Forecast) -> None:
     """week-48: 500 of 1500 assignments left, 1000 submitted in 16 h -> 8 h after the start; week-49: undefined."""
     eta = live_fc.eta.set_index("batch")
     assert check_schema(live_fc.eta, "eta") == []
@@ -55,7 +55,7 @@ def test_forecast_frame_has_the_platform_eta(live_fc: labelsim.forecast.Forecast
     assert pd.isna(eta.loc["week-49", "platform_eta"])
 
 
-def test_tables_show_it_beside_the_p50(live_fc: labelsim.forecast.Forecast) -> None:
+def test_tables_show_it_beside_the_p50(live_fc: labelsim.Forecast) -> None:
     table = forecast_table(live_fc.eta).set_index("Name")
     columns = list(table.columns)
     assert columns.index("Platform ETA") == columns.index("ETA P50") + 1

@@ -21,7 +21,7 @@ from plot_scenarios import berlin_scenario
 
 import labelsim
 from labelsim import plots
-from labelsim.forecast import compare, forecast  # the module: labelsim.cli shadows labelsim.forecast
+from labelsim.forecasting import compare, forecast
 
 BERLIN = ZoneInfo("Europe/Berlin")
 DEADLINE = pd.Timestamp("2026-12-01 12:00", tz=BERLIN)

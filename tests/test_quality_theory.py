@@ -15,7 +15,7 @@ import pytest
 
 import labelsim
 from labelsim import theory
-from labelsim.forecast import forecast
+from labelsim.forecasting import forecast
 from labelsim.units import usd_to_micro
 
 K_SE, POWER = 4.0, 0.10

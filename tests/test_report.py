@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 import labelsim
 from labelsim.cli import app
-from labelsim.forecast import forecast  # the module: labelsim.cli shadows labelsim.forecast
+from labelsim.forecasting import forecast
 from labelsim.report import build_report, platform_formula_eta, render_plan_report, resolve_deadline
 
 BERLIN = "Europe/Berlin"

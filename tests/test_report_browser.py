@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 from plot_scenarios import berlin_scenario
 
-from labelsim.forecast import forecast  # the module: labelsim.cli shadows labelsim.forecast
+from labelsim.forecasting import forecast
 from labelsim.report import build_report
 
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")

@@ -14,8 +14,6 @@ than the horizon": a quantile that falls among them is NaT (not within horizon).
 from __future__ import annotations
 
 import math
-import sys
-import types
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, cast
@@ -722,17 +720,3 @@ def _with_platform_eta(eta: pd.DataFrame, scenario: Scenario) -> pd.DataFrame:
     eta["platform_eta"] = pd.to_datetime(pd.Series(values, index=eta.index, dtype=object), utc=True) \
         .dt.tz_convert(scenario.timezone)
     return eta
-
-
-class _CallableModule(types.ModuleType):
-    """This module, callable as :func:`forecast`.
-
-    Importing ``labelsim.forecast`` (as ``labelsim.cli`` and ``labelsim.planning`` do) makes the
-    package attribute ``labelsim.forecast`` this module instead of the function; calling it still forecasts.
-    """
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Forecast:
-        return forecast(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule
