@@ -676,6 +676,8 @@ def plot_frontier(data: Any, ax: Axes | None = None) -> Axes:
     confidence = getattr(data, "confidence", None)
     vary = getattr(data, "vary", None) or "value"
     deadline = getattr(data, "deadline", None)
+    if deadline is None:
+        deadline = getattr(data, "deadline_at", None)  # labelsim.plan's Plan
     frame = frontier.sort_values("value", kind="stable")
     ax = _axes(ax, figsize=(9, 4.2))
     x = frame["value"].to_numpy(dtype=float)
@@ -686,11 +688,14 @@ def plot_frontier(data: Any, ax: Axes | None = None) -> Axes:
     if confidence is not None:
         ax.axhline(confidence, color="#555555", ls="--", lw=1, label=f"target {confidence:.0%}")
     if required is not None and not (isinstance(required, float) and math.isnan(required)):
-        ax.axvline(float(required), color=_MONEY_RED, lw=1.5, label=f"required: {float(required):g}")
+        ax.axvline(float(required), color=_MONEY_RED, lw=1.5, label=f"required: {float(required):.4g}")
     elif confidence is not None:
         ax.annotate("target not reached in this range", (0.5, 0.5), xycoords="axes fraction", ha="center",
                     color=_MONEY_RED, fontsize=10)
     ax.set_ylim(-0.02, 1.02)
+    if len(x) and x.min() > 0 and x.max() >= 10 * x.min():  # a wide range (a geometric grid): log scale
+        ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(lambda v, _pos: f"{v:g}")
     ax.yaxis.set_major_formatter(lambda v, _pos: f"{v:.0%}")
     ax.set_ylabel("P(done by the deadline)")
     ax.set_xlabel(str(vary))
