@@ -165,7 +165,7 @@ def _range(low: pd.Timestamp, high: pd.Timestamp) -> str:
 
 def forecast_table(eta: pd.DataFrame) -> pd.DataFrame:
     """The forecast's batch table: expected start (P50), ETA P50, the platform's own ETA ("n/a" when undefined),
-    P10–P90, chances, cost."""
+    P10–P90, chances, cost, cost to finish and the money still needed (shortfall) when the batch stops for money."""
     return pd.DataFrame({
         "Project": eta["project"].to_numpy(),
         "Name": eta["batch"].to_numpy(),
@@ -179,7 +179,18 @@ def forecast_table(eta: pd.DataFrame) -> pd.DataFrame:
         "In horizon": [_percent(v) for v in eta["p_complete"]],
         NO_MONEY: [_percent(v) for v in eta["p_no_money"]],
         "Cost P50": [f"{v:.2f} USD" for v in eta["cost_p50_usd"]],
+        "To finish P50": [_usd(v) for v in eta.get("cost_to_finish_p50_usd", [math.nan] * len(eta))],
+        "Shortfall P50": [_shortfall_text(s, p) for s, p in zip(
+            eta.get("shortfall_p50_usd", [math.nan] * len(eta)), eta.get("p_shortfall", [math.nan] * len(eta)),
+            strict=True)],
     })
+
+
+def _shortfall_text(shortfall: Any, chance: Any) -> str:
+    """The money still needed when the batch stops for money, with the chance of that; "—" when it never does."""
+    if pd.isna(chance) or not chance > 0:
+        return "—"
+    return f"{_usd(shortfall)} ({_percent(chance)})"
 
 
 def project_forecast_table(project_eta: pd.DataFrame) -> pd.DataFrame:
