@@ -122,24 +122,33 @@ def format_duration(seconds: float) -> str:
     return f"{secs}s"
 
 
-def parse_timestamp(value: object, default_tz: _dt.tzinfo) -> _dt.datetime:
-    """Parse an ISO 8601 timestamp; a timestamp without offset is read in ``default_tz``."""
+def parse_iso(value: object, shown: str | None = None) -> _dt.datetime:
+    """A datetime from ISO 8601 text (``Z`` = UTC), a date or a datetime; naive when the text has no offset.
+
+    Args:
+        shown: how to show ``value`` in the error (default ``repr``).
+
+    Raises:
+        ValueError: not a timestamp.
+    """
     if isinstance(value, _dt.datetime):
-        stamp = value
-    elif isinstance(value, _dt.date):
-        stamp = _dt.datetime(value.year, value.month, value.day)
-    elif isinstance(value, str):
+        return value
+    if isinstance(value, _dt.date):
+        return _dt.datetime(value.year, value.month, value.day)
+    if isinstance(value, str):
         text = value.strip()
         if text.endswith(("Z", "z")):
             text = text[:-1] + "+00:00"
         try:
-            stamp = _dt.datetime.fromisoformat(text)
+            return _dt.datetime.fromisoformat(text)
         except ValueError:
-            raise ValueError(
-                f"bad timestamp {value!r}: use ISO 8601, e.g. 2026-12-01T09:00:00Z"
-            ) from None
-    else:
-        raise ValueError(f"bad timestamp {value!r}: use ISO 8601, e.g. 2026-12-01T09:00:00Z")
+            pass
+    raise ValueError(f"bad timestamp {shown or repr(value)}: use ISO 8601, e.g. 2026-12-01T09:00:00Z")
+
+
+def parse_timestamp(value: object, default_tz: _dt.tzinfo) -> _dt.datetime:
+    """Parse an ISO 8601 timestamp; a timestamp without offset is read in ``default_tz``."""
+    stamp = parse_iso(value)
     if stamp.tzinfo is None:
         stamp = stamp.replace(tzinfo=default_tz)
     return stamp

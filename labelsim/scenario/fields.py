@@ -12,7 +12,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer
 
-from ..units import parse_duration, parse_rate
+from ..units import parse_duration, parse_iso, parse_rate
 from ..vocabulary import STATUSES
 from .limits import MAX_DURATION_S, MAX_RATE_PER_S, MAX_USD, MAX_YEAR, MIN_YEAR
 
@@ -59,19 +59,10 @@ def _duration(value: object) -> float:
 
 def _moment(value: object) -> float | _dt.datetime:
     """An offset from the start (seconds) or a timestamp (a datetime, naive = scenario zone)."""
-    if isinstance(value, _dt.datetime):
-        return check_year(value)
-    if isinstance(value, _dt.date):
-        return check_year(_dt.datetime(value.year, value.month, value.day))
-    if isinstance(value, str) and len(value.strip()) >= 10 and value.strip()[:4].isdigit() and value.strip()[4] == "-":
-        text = value.strip()
-        if text.endswith(("Z", "z")):
-            text = text[:-1] + "+00:00"
-        try:
-            stamp = _dt.datetime.fromisoformat(text)
-        except ValueError:
-            raise ValueError(f"bad timestamp {_text(value)}: use ISO 8601, e.g. 2026-12-01T15:00:00Z") from None
-        return check_year(stamp)
+    looks_like_a_date = isinstance(value, str) and len(text := value.strip()) >= 10 and text[:4].isdigit() and (
+        text[4] == "-")
+    if isinstance(value, _dt.date) or looks_like_a_date:
+        return check_year(parse_iso(value, _text(value)))
     return _bounded_duration(value)
 
 
