@@ -347,7 +347,7 @@ def _sessions(cut: _Cut, gap_s: float, steps: tuple[np.ndarray, np.ndarray], nee
         at_limit = limit is not None and totals.get(p, 0) >= limit
         starts.append(s0)
         lengths.append(n)
-        recent = cut.elapsed_s - end <= _NEXT_WITHIN_S
+        recent = cut.elapsed_s - end <= min(_NEXT_WITHIN_S, gap_s)
         censored.append(ongoing or recent or last_expired or nothing_open or at_limit)
         who.append(p)
 
@@ -368,6 +368,42 @@ def _sessions(cut: _Cut, gap_s: float, steps: tuple[np.ndarray, np.ndarray], nee
     if prev_p is not None:
         close(prev_p, prev_end, ongoing)
     return _Sessions(np.array(starts), np.array(lengths), np.array(censored, dtype=bool), np.array(who, dtype=object))
+
+
+def _session_gap(cut: _Cut, max_gap_s: float) -> float:
+    """The pause that separates sessions: the natural break in the log's pauses, at most ``max_gap_s``.
+
+    The pauses between a performer's consecutive assignments (one's end to the next accept) mix the
+    short pauses within a session with the long ones between sessions.  With a fixed threshold two
+    sessions of an active person less than ``max_gap_s`` apart merge into one, which makes sessions
+    look longer and fewer.  The break is found by Otsu's criterion on ``log(1 + pause)``: the threshold
+    (on a log grid from 1 s to ``max_gap_s``) that best separates the two groups; among equally good
+    thresholds (an empty stretch of pauses) the geometric middle of the stretch.
+    """
+    order = np.lexsort((cut.accept_s, cut.performer))
+    p, a, e = cut.performer[order], cut.accept_s[order], cut.end_s[order]
+    same = p[1:] == p[:-1]
+    pauses = (a[1:] - e[:-1])[same]
+    pauses = pauses[np.isfinite(pauses)]
+    x = np.log1p(np.maximum(pauses, 0.0))
+    if max_gap_s <= 1.0 or len(x) < 10:
+        return max_gap_s
+    candidates = np.geomspace(1.0, max_gap_s, 60)
+    total = x.mean()
+    scores = []
+    for c in np.log1p(candidates):
+        low = x <= c
+        w = low.mean()
+        if w in (0.0, 1.0):
+            scores.append(0.0)
+            continue
+        m0, m1 = x[low].mean(), x[~low].mean()
+        scores.append(w * (m0 - total) ** 2 + (1 - w) * (m1 - total) ** 2)
+    s = np.asarray(scores)
+    if s.max() <= 0:
+        return max_gap_s
+    best = np.flatnonzero(s >= s.max() * (1 - 1e-9))
+    return float(math.sqrt(candidates[best[0]] * candidates[best[-1]]))
 
 
 def _fit_session_length(s: _Sessions) -> float:
@@ -841,7 +877,8 @@ def calibrate(
         timezone: the scenario's zone (of the hour-of-day profile).
         name: the scenario's name (default: the batch's).
         draws: bootstrap draws of the crowd parameters (0: none, the forecast uses the point estimate).
-        session_gap: a pause longer than this starts a new session.
+        session_gap: the longest pause within a session; a shorter natural break in the log's pauses (see
+            ``_session_gap``) is used when the log shows one.
         seed: seed of the bootstrap (the calibration is deterministic).
 
     Raises:
@@ -865,12 +902,13 @@ def calibrate(
             raise CalibrationError("overlap: the log cannot tell how many assignments each suite gets; pass overlap")
         overlap = round(from_log)
     overlap = _option_count(overlap, "overlap")
-    gap_s = _option_duration(session_gap, "session_gap")
+    max_gap_s = _option_duration(session_gap, "session_gap")
     try:
         pd.Timestamp.now(tz=timezone)
     except Exception:
         raise CalibrationError(f"timezone: unknown time zone {timezone!r}") from None
     cut = _cut(log, as_of, limit_s)
+    gap_s = _session_gap(cut, max_gap_s)
     tasks = max(1, round(float(np.median(cut.n_tasks)))) if len(cut.n_tasks) else 1
     seen_suites = len(set(cut.suite))
     if items is None:
