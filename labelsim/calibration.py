@@ -1045,13 +1045,52 @@ _UNITS = {
 }
 
 
+#: Parameters that are shares (their intervals stay within [0, 1]).
+_SHARES = frozenset({"abandon_rate", "skip_rate", "top10_share", "top10_share_of_work"})
+
+
+def _t975(df: int) -> float:
+    """The 97.5 % quantile of Student's t with ``df`` degrees of freedom (Cornish–Fisher; within 0.03 for df ≥ 3)."""
+    z = 1.959963984540054
+    return z + (z**3 + z) / (4 * df) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * df**2) + (
+        3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / (384 * df**3)
+
+
+def _interval(value: float, samples: np.ndarray, key: str) -> tuple[float, float]:
+    """A 95 % interval from ``K`` bootstrap/posterior draws.
+
+    The 2.5–97.5 % quantiles of K draws are a 95 % interval only for large K: with K = 8 they are the
+    smallest and largest draw, which hold a further draw only 7 times in 9.  The interval is therefore
+    the union of the draws' quantile range and a Student-t interval ``value ± t(K−1)·sd`` (on the log
+    scale for positive values, so it stays positive; around the draws' median when the point estimate
+    has no value); shares stay within [0, 1], bursts ≥ 1.
+    """
+    if len(samples) <= 2:
+        return math.nan, math.nan
+    if not math.isfinite(value):  # e.g. no half-life at the point estimate (no burst), but some draws have one
+        value = float(np.median(samples))
+    q_low, q_high = float(np.quantile(samples, 0.025)), float(np.quantile(samples, 0.975))
+    t = _t975(len(samples) - 1)
+    if value > 0 and np.all(samples > 0):
+        spread = t * float(np.std(np.log(samples), ddof=1))
+        t_low, t_high = value * math.exp(-spread), value * math.exp(spread)
+    else:
+        spread = t * float(np.std(samples, ddof=1))
+        t_low, t_high = max(0.0, value - spread), value + spread
+    low, high = min(q_low, t_low), max(q_high, t_high)
+    if key in _SHARES:
+        high = min(high, 1.0)
+    if key == "burst":
+        low = max(low, 1.0)
+    return low, high
+
+
 def _fitted_frame(point: Mapping[str, float], boot: list[Mapping[str, float]], crowd: _Crowd) -> pd.DataFrame:
     rows = []
     for key, value in point.items():
         samples = np.array([b[key] for b in boot if math.isfinite(b[key])], dtype=float)
         se = float(np.std(samples, ddof=1)) if len(samples) > 2 else math.nan
-        low, high = (float(np.quantile(samples, 0.025)), float(np.quantile(samples, 0.975))) if len(samples) > 2 \
-            else (math.nan, math.nan)
+        low, high = _interval(float(value), samples, key)
         note = ""
         if key == "burst":
             note = f"P(launch burst) = {crowd.p_decay:.2f}"
