@@ -25,8 +25,9 @@ What is fitted (all times in seconds):
   abandonment (a share ``abandon_rate`` of assignments is held to the time limit and
   expires); expired assignments are censored at the limit;
 - **sessions**: a performer's assignments split where the gap between one's end and the
-  next accept exceeds ``session_gap`` (default 10 min); **suites per session** geometric,
-  sessions still going at ``as_of`` (or cut short by a limit or by no open work) censored;
+  next accept exceeds the natural break in the log's pauses (at most ``session_gap``, default 10 min);
+  **suites per session** geometric, sessions still going at ``as_of`` (or cut short by a limit or by
+  no open work) censored;
 - **session arrivals**: a Poisson process ``rate · hourly(h) · (1 + (burst − 1) 2^(−age/half_life))``
   over the time open work was available (from the log's own open-slot count); (burst,
   half-life) get a posterior on a grid (prior: no burst with probability 1/2, else
@@ -758,7 +759,7 @@ class Calibration:
     Attributes:
         scenario: the calibrated scenario (``start`` = as_of, live state, fitted crowd).
         fitted: one row per parameter (schema ``calibration_fitted`` in ``labelsim.SCHEMAS``): ``value``,
-            ``se``, ``low``/``high`` (95 % interval of the draws), ``unit``, ``note``.
+            ``se``, ``low``/``high`` (95 % interval from the draws, corrected for few draws), ``unit``, ``note``.
         draws: scenarios whose crowd is a bootstrap draw (same live state): ``scenario.draw_scenarios``,
             the scenario's ``parameter_draws`` applied.
         notes: what was assumed (e.g. a default reward).
