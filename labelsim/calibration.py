@@ -25,8 +25,9 @@ What is fitted (all times in seconds):
   abandonment (a share ``abandon_rate`` of assignments is held to the time limit and
   expires); expired assignments are censored at the limit;
 - **sessions**: a performer's assignments split where the gap between one's end and the
-  next accept exceeds ``session_gap`` (default 10 min); **suites per session** geometric,
-  sessions still going at ``as_of`` (or cut short by a limit or by no open work) censored;
+  next accept exceeds the natural break in the log's pauses (at most ``session_gap``, default 10 min);
+  **suites per session** geometric, sessions still going at ``as_of`` (or cut short by a limit or by
+  no open work) censored;
 - **session arrivals**: a Poisson process ``rate · hourly(h) · (1 + (burst − 1) 2^(−age/half_life))``
   over the time open work was available (from the log's own open-slot count); (burst,
   half-life) get a posterior on a grid (prior: no burst with probability 1/2, else
@@ -347,7 +348,7 @@ def _sessions(cut: _Cut, gap_s: float, steps: tuple[np.ndarray, np.ndarray], nee
         at_limit = limit is not None and totals.get(p, 0) >= limit
         starts.append(s0)
         lengths.append(n)
-        recent = cut.elapsed_s - end <= _NEXT_WITHIN_S
+        recent = cut.elapsed_s - end <= min(_NEXT_WITHIN_S, gap_s)
         censored.append(ongoing or recent or last_expired or nothing_open or at_limit)
         who.append(p)
 
@@ -368,6 +369,42 @@ def _sessions(cut: _Cut, gap_s: float, steps: tuple[np.ndarray, np.ndarray], nee
     if prev_p is not None:
         close(prev_p, prev_end, ongoing)
     return _Sessions(np.array(starts), np.array(lengths), np.array(censored, dtype=bool), np.array(who, dtype=object))
+
+
+def _session_gap(cut: _Cut, max_gap_s: float) -> float:
+    """The pause that separates sessions: the natural break in the log's pauses, at most ``max_gap_s``.
+
+    The pauses between a performer's consecutive assignments (one's end to the next accept) mix the
+    short pauses within a session with the long ones between sessions.  With a fixed threshold two
+    sessions of an active person less than ``max_gap_s`` apart merge into one, which makes sessions
+    look longer and fewer.  The break is found by Otsu's criterion on ``log(1 + pause)``: the threshold
+    (on a log grid from 1 s to ``max_gap_s``) that best separates the two groups; among equally good
+    thresholds (an empty stretch of pauses) the geometric middle of the stretch.
+    """
+    order = np.lexsort((cut.accept_s, cut.performer))
+    p, a, e = cut.performer[order], cut.accept_s[order], cut.end_s[order]
+    same = p[1:] == p[:-1]
+    pauses = (a[1:] - e[:-1])[same]
+    pauses = pauses[np.isfinite(pauses)]
+    x = np.log1p(np.maximum(pauses, 0.0))
+    if max_gap_s <= 1.0 or len(x) < 10:
+        return max_gap_s
+    candidates = np.geomspace(1.0, max_gap_s, 60)
+    total = x.mean()
+    scores = []
+    for c in np.log1p(candidates):
+        low = x <= c
+        w = low.mean()
+        if w in (0.0, 1.0):
+            scores.append(0.0)
+            continue
+        m0, m1 = x[low].mean(), x[~low].mean()
+        scores.append(w * (m0 - total) ** 2 + (1 - w) * (m1 - total) ** 2)
+    s = np.asarray(scores)
+    if s.max() <= 0:
+        return max_gap_s
+    best = np.flatnonzero(s >= s.max() * (1 - 1e-9))
+    return float(math.sqrt(candidates[best[0]] * candidates[best[-1]]))
 
 
 def _fit_session_length(s: _Sessions) -> float:
@@ -722,7 +759,7 @@ class Calibration:
     Attributes:
         scenario: the calibrated scenario (``start`` = as_of, live state, fitted crowd).
         fitted: one row per parameter (schema ``calibration_fitted`` in ``labelsim.SCHEMAS``): ``value``,
-            ``se``, ``low``/``high`` (95 % interval of the draws), ``unit``, ``note``.
+            ``se``, ``low``/``high`` (95 % interval from the draws, corrected for few draws), ``unit``, ``note``.
         draws: scenarios whose crowd is a bootstrap draw (same live state): ``scenario.draw_scenarios``,
             the scenario's ``parameter_draws`` applied.
         notes: what was assumed (e.g. a default reward).
@@ -841,7 +878,8 @@ def calibrate(
         timezone: the scenario's zone (of the hour-of-day profile).
         name: the scenario's name (default: the batch's).
         draws: bootstrap draws of the crowd parameters (0: none, the forecast uses the point estimate).
-        session_gap: a pause longer than this starts a new session.
+        session_gap: the longest pause within a session; a shorter natural break in the log's pauses (see
+            ``_session_gap``) is used when the log shows one.
         seed: seed of the bootstrap (the calibration is deterministic).
 
     Raises:
@@ -865,12 +903,13 @@ def calibrate(
             raise CalibrationError("overlap: the log cannot tell how many assignments each suite gets; pass overlap")
         overlap = round(from_log)
     overlap = _option_count(overlap, "overlap")
-    gap_s = _option_duration(session_gap, "session_gap")
+    max_gap_s = _option_duration(session_gap, "session_gap")
     try:
         pd.Timestamp.now(tz=timezone)
     except Exception:
         raise CalibrationError(f"timezone: unknown time zone {timezone!r}") from None
     cut = _cut(log, as_of, limit_s)
+    gap_s = _session_gap(cut, max_gap_s)
     tasks = max(1, round(float(np.median(cut.n_tasks)))) if len(cut.n_tasks) else 1
     seen_suites = len(set(cut.suite))
     if items is None:
@@ -1007,13 +1046,52 @@ _UNITS = {
 }
 
 
+#: Parameters that are shares (their intervals stay within [0, 1]).
+_SHARES = frozenset({"abandon_rate", "skip_rate", "top10_share", "top10_share_of_work"})
+
+
+def _t975(df: int) -> float:
+    """The 97.5 % quantile of Student's t with ``df`` degrees of freedom (Cornish–Fisher; within 0.03 for df ≥ 3)."""
+    z = 1.959963984540054
+    return z + (z**3 + z) / (4 * df) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * df**2) + (
+        3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / (384 * df**3)
+
+
+def _interval(value: float, samples: np.ndarray, key: str) -> tuple[float, float]:
+    """A 95 % interval from ``K`` bootstrap/posterior draws.
+
+    The 2.5–97.5 % quantiles of K draws are a 95 % interval only for large K: with K = 8 they are the
+    smallest and largest draw, which hold a further draw only 7 times in 9.  The interval is therefore
+    the union of the draws' quantile range and a Student-t interval ``value ± t(K−1)·sd`` (on the log
+    scale for positive values, so it stays positive; around the draws' median when the point estimate
+    has no value); shares stay within [0, 1], bursts ≥ 1.
+    """
+    if len(samples) <= 2:
+        return math.nan, math.nan
+    if not math.isfinite(value):  # e.g. no half-life at the point estimate (no burst), but some draws have one
+        value = float(np.median(samples))
+    q_low, q_high = float(np.quantile(samples, 0.025)), float(np.quantile(samples, 0.975))
+    t = _t975(len(samples) - 1)
+    if value > 0 and np.all(samples > 0):
+        spread = t * float(np.std(np.log(samples), ddof=1))
+        t_low, t_high = value * math.exp(-spread), value * math.exp(spread)
+    else:
+        spread = t * float(np.std(samples, ddof=1))
+        t_low, t_high = max(0.0, value - spread), value + spread
+    low, high = min(q_low, t_low), max(q_high, t_high)
+    if key in _SHARES:
+        high = min(high, 1.0)
+    if key == "burst":
+        low = max(low, 1.0)
+    return low, high
+
+
 def _fitted_frame(point: Mapping[str, float], boot: list[Mapping[str, float]], crowd: _Crowd) -> pd.DataFrame:
     rows = []
     for key, value in point.items():
         samples = np.array([b[key] for b in boot if math.isfinite(b[key])], dtype=float)
         se = float(np.std(samples, ddof=1)) if len(samples) > 2 else math.nan
-        low, high = (float(np.quantile(samples, 0.025)), float(np.quantile(samples, 0.975))) if len(samples) > 2 \
-            else (math.nan, math.nan)
+        low, high = _interval(float(value), samples, key)
         note = ""
         if key == "burst":
             note = f"P(launch burst) = {crowd.p_decay:.2f}"
