@@ -142,6 +142,18 @@ def preflight(spec: Scenario, until_s: float | None = None) -> None:
         err.print(f"warning: {one_line(warning)}", highlight=False, markup=False, soft_wrap=True)
 
 
+def check_replicated_run(
+    spec: Scenario, seed: int | None, until: str | None, out_dir: Path | None, force: bool,
+    executor: ExecutorName | None, scheduler: str | None,
+) -> tuple[int | None, float | None, OutputTarget | None]:
+    """The checks of every command that runs replications, before any work: seed, ``--until`` and ``--out``
+    (:func:`check_run_options`), the dask scheduler, the run's size and the scenario's warnings (:func:`preflight`)."""
+    checked_seed, until_s, target = check_run_options(seed, until, out_dir, force)
+    check_scheduler(scheduler, executor.value if executor else None)
+    preflight(spec, until_s)
+    return checked_seed, until_s, target
+
+
 @contextmanager
 def user_errors() -> Iterator[None]:
     """Turn errors a user can fix into one message and exit code 2."""
@@ -367,9 +379,9 @@ def forecast_command(
     """Forecast ETAs with uncertainty: P10/P50/P90 per batch and per project."""
     with user_errors():
         spec = load_scenario(scenario, overrides or ())
-        seed, until_s, target = check_run_options(seed, until, out_dir, force)
-        check_scheduler(scheduler, executor.value if executor else None)
-        preflight(spec, until_s)
+        seed, _, target = check_replicated_run(
+            spec, seed, until, out_dir, force, executor, scheduler
+        )
         check_plots(plots, out_dir)
         with progress_bar("replications") as update:
             result = forecast(
@@ -433,9 +445,9 @@ def compare_command(
         if variant is None and not overrides:
             raise LabelsimError("compare: give a variant file or at least one --set change")
         variant_spec = load_scenario(variant if variant is not None else base, overrides or ())
-        seed, until_s, target = check_run_options(seed, until, out_dir, force)
-        check_scheduler(scheduler, executor.value if executor else None)
-        preflight(variant_spec, until_s)
+        seed, _, target = check_replicated_run(
+            variant_spec, seed, until, out_dir, force, executor, scheduler
+        )
         check_plots(plots, out_dir)
         with progress_bar("replications", 2 * replications) as update:
             result = compare(
@@ -716,9 +728,9 @@ def plan_command(
     with user_errors():
         spec = load_scenario(scenario, overrides or ())
         key, between = parse_vary(vary)
-        seed, _, target = check_run_options(seed, None, out_dir, force)
-        check_scheduler(scheduler, executor.value if executor else None)
-        preflight(spec, None)
+        seed, _, target = check_replicated_run(
+            spec, seed, None, out_dir, force, executor, scheduler
+        )
         with progress_bar("planning") as update:
             result = plan(
                 spec, key, between, deadline, confidence, batch or None, replications, seed,
@@ -751,9 +763,9 @@ def sweep_command(
     with user_errors():
         spec = load_scenario(scenario, overrides or ())
         values = parse_grid(grid)
-        seed, until_s, target = check_run_options(seed, until, out_dir, force)
-        check_scheduler(scheduler, executor.value if executor else None)
-        preflight(spec, until_s)
+        seed, _, target = check_replicated_run(
+            spec, seed, until, out_dir, force, executor, scheduler
+        )
         with progress_bar("sweep") as update:
             result = sweep(
                 spec, values, replications, seed, executor.value if executor else None, jobs,
@@ -811,9 +823,9 @@ def report_command(
     """Forecast a scenario and write a report: report.html (one self-contained page) and report.md."""
     with user_errors():
         spec = load_scenario(scenario, overrides or ())
-        seed, until_s, target = check_run_options(seed, until, out_dir, force)
-        check_scheduler(scheduler, executor.value if executor else None)
-        preflight(spec, until_s)
+        seed, _, target = check_replicated_run(
+            spec, seed, until, out_dir, force, executor, scheduler
+        )
         due = resolve_deadline(spec, deadline) if deadline is not None else None
         with progress_bar("replications", replications) as update:
             result = forecast(
