@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
@@ -17,6 +18,19 @@ SCENARIOS = ROOT / "scenarios"
 @pytest.fixture
 def quickstart_path() -> Path:
     return SCENARIOS / "quickstart.yaml"
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    """typer's runner for the CLI in-process (stdout and stderr kept apart)."""
+    return CliRunner()
+
+
+def invoke(runner: CliRunner, *args: object) -> Any:
+    """Run ``labelsim ARGS…`` in-process; arguments may be paths or numbers."""
+    from labelsim.cli import app
+
+    return runner.invoke(app, [str(a) for a in args])
 
 
 def team_scenario(

@@ -17,10 +17,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from conftest import invoke
 
 import labelsim
-from labelsim.cli import app
 from labelsim.results import SCHEMAS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -85,13 +84,6 @@ BAD_FILES: dict[str, tuple[str, list[str]]] = {
 }
 
 
-@pytest.fixture
-def runner() -> CliRunner:
-    return CliRunner()
-
-
-def _invoke(runner: CliRunner, *args: object):
-    return runner.invoke(app, [str(a) for a in args])
 
 
 def _table(stdout: str) -> tuple[list[str], list[list[str]]]:
@@ -135,7 +127,7 @@ def _folder_state(folder: Path) -> dict[str, bytes]:
 
 
 def test_validate_ok(runner):
-    result = _invoke(runner, "validate", QUICKSTART)
+    result = invoke(runner, "validate", QUICKSTART)
     assert result.exit_code == 0, result.stderr
     scenario = labelsim.load_scenario(QUICKSTART)
     assert result.stdout.startswith("ok: ")
@@ -145,11 +137,11 @@ def test_validate_ok(runner):
 
 @pytest.mark.parametrize("path", sorted((ROOT / "scenarios").glob("*.yaml")), ids=lambda p: p.name)
 def test_validate_every_bundled_scenario(runner, path):
-    assert _invoke(runner, "validate", path).exit_code == 0
+    assert invoke(runner, "validate", path).exit_code == 0
 
 
 def test_run_prints_the_batch_table_and_money(runner):
-    result = _invoke(runner, "run", QUICKSTART, "--seed", 1)
+    result = invoke(runner, "run", QUICKSTART, "--seed", 1)
     assert result.exit_code == 0, result.stderr
     assert "Traceback" not in result.stdout + result.stderr
     header, _ = _table(result.stdout)
@@ -174,7 +166,7 @@ def test_run_prints_the_batch_table_and_money(runner):
 
 def test_run_matches_the_api(runner):
     """The table shows what labelsim.simulate computes for the same seed."""
-    result = _invoke(runner, "run", QUICKSTART, "--seed", 3)
+    result = invoke(runner, "run", QUICKSTART, "--seed", 3)
     assert result.exit_code == 0, result.stderr
     batches = labelsim.simulate(labelsim.load_scenario(QUICKSTART), seed=3).batches
     assert _column(result.stdout, "Status") == batches["status"].tolist()
@@ -183,7 +175,7 @@ def test_run_matches_the_api(runner):
 
 
 def test_sort_by_name(runner):
-    result = _invoke(runner, "run", PRIORITY, "--seed", 1, "--sort", "name")
+    result = invoke(runner, "run", PRIORITY, "--seed", 1, "--sort", "name")
     assert result.exit_code == 0, result.stderr
     names = _column(result.stdout, "Name")
     assert names == sorted(names)
@@ -191,17 +183,17 @@ def test_sort_by_name(runner):
 
 
 def test_sort_by_eta(runner):
-    result = _invoke(runner, "run", PRIORITY, "--seed", 1, "--sort", "eta")
+    result = invoke(runner, "run", PRIORITY, "--seed", 1, "--sort", "eta")
     assert result.exit_code == 0, result.stderr
     etas = _column(result.stdout, "ETA")
     assert all(STAMP.match(eta) for eta in etas), etas
     assert etas == sorted(etas)
-    unsorted = _column(_invoke(runner, "run", PRIORITY, "--seed", 1).stdout, "Name")
+    unsorted = _column(invoke(runner, "run", PRIORITY, "--seed", 1).stdout, "Name")
     assert _column(result.stdout, "Name") != unsorted  # the escalated batch overtakes one on queue 2
 
 
 def test_sort_by_eta_puts_unfinished_batches_last(runner):
-    result = _invoke(runner, "run", QUICKSTART, "--seed", 1, "--until", "1d", "--sort", "eta")
+    result = invoke(runner, "run", QUICKSTART, "--seed", 1, "--until", "1d", "--sort", "eta")
     assert result.exit_code == 0, result.stderr
     etas = _column(result.stdout, "ETA")
     dated = [eta for eta in etas if STAMP.match(eta)]
@@ -210,7 +202,7 @@ def test_sort_by_eta_puts_unfinished_batches_last(runner):
 
 
 def test_until_reports_unfinished_batches_not_within_horizon(runner):
-    result = _invoke(runner, "run", QUICKSTART, "--seed", 1, "--until", "1d")
+    result = invoke(runner, "run", QUICKSTART, "--seed", 1, "--until", "1d")
     assert result.exit_code == 0, result.stderr
     header, rows = _table(result.stdout)
     unfinished = 0
@@ -231,7 +223,7 @@ def test_until_reports_unfinished_batches_not_within_horizon(runner):
 
 
 def test_version(runner):
-    result = _invoke(runner, "--version")
+    result = invoke(runner, "--version")
     assert result.exit_code == 0
     assert labelsim.__version__ in result.stdout
 
@@ -241,7 +233,7 @@ def test_version(runner):
 
 def test_out_writes_every_frame_and_provenance(runner, tmp_path):
     out = tmp_path / "run"
-    result = _invoke(runner, "run", QUICKSTART, "--seed", 1, "--out", out)
+    result = invoke(runner, "run", QUICKSTART, "--seed", 1, "--out", out)
     assert result.exit_code == 0, result.stderr
     files = {p.name for p in out.iterdir()}
     assert {f"{name}.csv" for name in RUN_FRAMES} | {"run.json"} <= files
@@ -267,7 +259,7 @@ def test_out_refuses_a_non_empty_folder_without_force(runner, tmp_path):
     out.mkdir()
     (out / "notes.txt").write_text("keep me\n", encoding="utf-8")
     before = _folder_state(out)
-    result = _invoke(runner, "run", QUICKSTART, "--seed", 1, "--out", out)
+    result = invoke(runner, "run", QUICKSTART, "--seed", 1, "--out", out)
     _assert_user_error(result, "--out", "not empty", "--force")
     assert _folder_state(out) == before
     assert [p.name for p in tmp_path.iterdir()] == ["run"]
@@ -275,10 +267,10 @@ def test_out_refuses_a_non_empty_folder_without_force(runner, tmp_path):
 
 def test_out_force_replaces_a_folder_labelsim_wrote(runner, tmp_path):
     out = tmp_path / "run"
-    first = _invoke(runner, "run", QUICKSTART, "--seed", 1, "--out", out)
+    first = invoke(runner, "run", QUICKSTART, "--seed", 1, "--out", out)
     assert first.exit_code == 0, first.stderr
     before = (out / "assignments.csv").read_bytes()
-    result = _invoke(runner, "run", QUICKSTART, "--seed", 2, "--out", out, "--force")
+    result = invoke(runner, "run", QUICKSTART, "--seed", 2, "--out", out, "--force")
     assert result.exit_code == 0, result.stderr
     assert (out / "assignments.csv").read_bytes() != before
     files = {p.name for p in out.iterdir()}
@@ -289,19 +281,19 @@ def test_out_force_replaces_a_folder_labelsim_wrote(runner, tmp_path):
 def test_out_accepts_an_empty_folder(runner, tmp_path):
     out = tmp_path / "run"
     out.mkdir()
-    result = _invoke(runner, "run", QUICKSTART, "--seed", 1, "--out", out)
+    result = invoke(runner, "run", QUICKSTART, "--seed", 1, "--out", out)
     assert result.exit_code == 0, result.stderr
     assert (out / "run.json").exists()
 
 
 def test_same_seed_gives_identical_csvs(runner, tmp_path):
     for name in ("a", "b"):
-        result = _invoke(runner, "run", QUICKSTART, "--seed", 7, "--out", tmp_path / name)
+        result = invoke(runner, "run", QUICKSTART, "--seed", 7, "--out", tmp_path / name)
         assert result.exit_code == 0, result.stderr
     for name in RUN_FRAMES:
         first = (tmp_path / "a" / f"{name}.csv").read_bytes()
         assert first == (tmp_path / "b" / f"{name}.csv").read_bytes(), name
-    other = _invoke(runner, "run", QUICKSTART, "--seed", 8, "--out", tmp_path / "c")
+    other = invoke(runner, "run", QUICKSTART, "--seed", 8, "--out", tmp_path / "c")
     assert other.exit_code == 0
     assert (tmp_path / "c" / "assignments.csv").read_bytes() != (tmp_path / "a" / "assignments.csv").read_bytes()
 
@@ -317,14 +309,14 @@ def test_bad_scenario_file(runner, tmp_path, case, command):
     path.write_text(text, encoding="utf-8")
     out = tmp_path / "out"
     extra = ["--seed", "1", "--out", out] if command == "run" else []
-    result = _invoke(runner, command, path, *extra)
+    result = invoke(runner, command, path, *extra)
     _assert_user_error(result, f"{case}.yaml", *expected)
     assert not out.exists()
 
 
 def test_missing_file(runner, tmp_path):
     out = tmp_path / "out"
-    result = _invoke(runner, "run", tmp_path / "nope.yaml", "--out", out)
+    result = invoke(runner, "run", tmp_path / "nope.yaml", "--out", out)
     _assert_user_error(result, "nope.yaml", "no such file")
     assert not out.exists()
 
@@ -348,7 +340,7 @@ BAD_FLAGS: dict[str, tuple[list[str], list[str]]] = {
 def test_bad_flag(runner, tmp_path, case):
     flags, expected = BAD_FLAGS[case]
     out = tmp_path / "out"
-    result = _invoke(runner, "run", QUICKSTART, *flags, "--out", out)
+    result = invoke(runner, "run", QUICKSTART, *flags, "--out", out)
     _assert_user_error(result, *expected)
     assert not out.exists()
 
@@ -356,7 +348,7 @@ def test_bad_flag(runner, tmp_path, case):
 def test_error_shows_the_full_field_path(runner, tmp_path):
     path = tmp_path / "broken.yaml"
     path.write_text(BAD_FILES["unknown-key"][0], encoding="utf-8")
-    result = _invoke(runner, "run", path)
+    result = invoke(runner, "run", path)
     _assert_user_error(
         result, "broken.yaml: projects[search-relevance].batches[week-49].overlpa: unknown key; did you mean 'overlap'?"
     )

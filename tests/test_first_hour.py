@@ -15,6 +15,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 import yaml
+from conftest import invoke
 from typer.testing import CliRunner
 
 import labelsim
@@ -28,13 +29,6 @@ SCENARIO_FILES = sorted((ROOT / "scenarios").glob("*.yaml"))
 QUICKSTART = ROOT / "scenarios" / "quickstart.yaml"
 
 
-@pytest.fixture
-def runner() -> CliRunner:
-    return CliRunner()
-
-
-def _invoke(runner: CliRunner, *args: object):
-    return runner.invoke(app, [str(a) for a in args])
 
 
 def _module(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
@@ -80,13 +74,13 @@ def test_the_bundled_scenarios_are_package_data():
 
 def test_init_writes_a_commented_starter_that_validates_and_runs(runner, tmp_path):
     path = tmp_path / "new" / "scenario.yaml"
-    result = _invoke(runner, "init", path)
+    result = invoke(runner, "init", path)
     assert result.exit_code == 0, result.stderr
     text = path.read_text(encoding="utf-8")
     assert text == starter_text()
     assert sum(line.lstrip().startswith("#") for line in text.splitlines()) >= 10, "it explains itself"
-    assert _invoke(runner, "validate", path).exit_code == 0
-    run = _invoke(runner, "run", path, "--seed", 1)
+    assert invoke(runner, "validate", path).exit_code == 0
+    run = invoke(runner, "run", path, "--seed", 1)
     assert run.exit_code == 0, run.stderr
     assert "Completed" in run.stdout
 
@@ -94,16 +88,16 @@ def test_init_writes_a_commented_starter_that_validates_and_runs(runner, tmp_pat
 def test_init_never_overwrites(runner, tmp_path):
     path = tmp_path / "scenario.yaml"
     path.write_text("mine\n", encoding="utf-8")
-    result = _invoke(runner, "init", path)
+    result = invoke(runner, "init", path)
     assert result.exit_code == 2
     assert result.stderr.strip() == f"error: init: {path} already exists; not overwriting it (give another path)"
     assert path.read_text(encoding="utf-8") == "mine\n"
 
 
 def test_init_into_a_folder_and_from_an_example(runner, tmp_path):
-    assert _invoke(runner, "init", tmp_path, "--example", "quickstart").exit_code == 0
+    assert invoke(runner, "init", tmp_path, "--example", "quickstart").exit_code == 0
     assert (tmp_path / "scenario.yaml").read_text(encoding="utf-8") == QUICKSTART.read_text(encoding="utf-8")
-    unknown = _invoke(runner, "init", tmp_path / "x.yaml", "--example", "nope")
+    unknown = invoke(runner, "init", tmp_path / "x.yaml", "--example", "nope")
     assert unknown.exit_code == 2 and "quickstart" in unknown.stderr
     assert not (tmp_path / "x.yaml").exists()
 
@@ -223,7 +217,7 @@ ZONE = r"(CET|CEST)"
 
 
 def test_every_timestamp_in_the_run_output_names_its_zone(runner):
-    result = _invoke(runner, "run", ROOT / "scenarios" / "team_shifts.yaml", "--seed", 1)
+    result = invoke(runner, "run", ROOT / "scenarios" / "team_shifts.yaml", "--seed", 1)
     assert result.exit_code == 0, result.stderr
     stamps = re.findall(r"\d{4}-\d\d-\d\d \d\d:\d\d(?: \S+)?", result.stdout)
     assert stamps
@@ -231,7 +225,7 @@ def test_every_timestamp_in_the_run_output_names_its_zone(runner):
 
 
 def test_forecast_ranges_name_their_zone(runner):
-    result = _invoke(runner, "forecast", ROOT / "scenarios" / "team_shifts.yaml", "-n", 4, "--seed", 1)
+    result = invoke(runner, "forecast", ROOT / "scenarios" / "team_shifts.yaml", "-n", 4, "--seed", 1)
     assert result.exit_code == 0, result.stderr
     ranges = re.findall(r"\d\d-\d\d \d\d:\d\d – \d\d-\d\d \d\d:\d\d(?: [A-Z]+)?", result.stdout)
     assert ranges and all(re.search(rf" {ZONE}$", r) for r in ranges), ranges
@@ -239,7 +233,7 @@ def test_forecast_ranges_name_their_zone(runner):
 
 def test_csv_timestamps_are_written_to_the_second_with_their_offset(runner, tmp_path):
     out = tmp_path / "run"
-    result = _invoke(runner, "run", ROOT / "scenarios" / "team_shifts.yaml", "--seed", 1, "--until", "1d",
+    result = invoke(runner, "run", ROOT / "scenarios" / "team_shifts.yaml", "--seed", 1, "--until", "1d",
                      "--out", out)
     assert result.exit_code == 0, result.stderr
     text = (out / "assignments.csv").read_text(encoding="utf-8")
@@ -261,6 +255,6 @@ def test_compare_calls_an_effect_below_the_minimum_no_clear_difference():
 
 
 def test_compare_footer_states_the_minimum(runner):
-    result = _invoke(runner, "compare", QUICKSTART, "--set", "account.balance=500", "-n", 3, "--seed", 1)
+    result = invoke(runner, "compare", QUICKSTART, "--set", "account.balance=500", "-n", 3, "--seed", 1)
     assert result.exit_code == 0, result.stderr
     assert f"at least {MIN_EFFECT_S / 60:g} min and {100 * MIN_EFFECT_FRACTION:g}%" in result.stdout

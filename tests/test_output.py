@@ -20,24 +20,16 @@ import time
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from conftest import invoke
 
 import labelsim
 from labelsim import output
-from labelsim.cli import app
 from labelsim.output import MARKER, OutputError, check_output_folder, clean_stale_staging, write_folder
 
 ROOT = Path(__file__).resolve().parent.parent
 QUICKSTART = ROOT / "scenarios" / "quickstart.yaml"
 
 
-@pytest.fixture
-def runner() -> CliRunner:
-    return CliRunner()
-
-
-def _invoke(runner: CliRunner, *args: object):
-    return runner.invoke(app, [str(a) for a in args])
 
 
 def _one_line_error(result, *expected: str) -> None:
@@ -79,7 +71,7 @@ def test_force_on_a_folder_of_other_files_is_refused_and_the_files_survive(runne
     (out / "sub" / "data.csv").write_text("a,b\n1,2\n", encoding="utf-8")
     before = _snapshot(out)
     _no_simulation(monkeypatch)
-    result = _invoke(runner, "run", QUICKSTART, "--seed", 1, "--out", out, "--force")
+    result = invoke(runner, "run", QUICKSTART, "--seed", 1, "--out", out, "--force")
     _one_line_error(result, "--out", "not written by labelsim", MARKER)
     assert _snapshot(out) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["home-like"], "no staging folder left behind"
@@ -157,7 +149,7 @@ def test_the_current_folder_its_parents_and_home_are_refused(runner, tmp_path, m
     monkeypatch.setenv("HOME", str(home))
     target = str(home) if where == "home" else where
     _no_simulation(monkeypatch)
-    result = _invoke(runner, "run", QUICKSTART, "--seed", 1, "--out", target, "--force")
+    result = invoke(runner, "run", QUICKSTART, "--seed", 1, "--out", target, "--force")
     _one_line_error(result, f"--out {target}", "home folder" if where == "home" else "current folder")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["home", "project"]
     assert list(home.iterdir()) == [] and list(cwd.iterdir()) == []
@@ -264,9 +256,9 @@ def test_a_symlinked_target_is_written_through_and_the_link_kept(runner, tmp_pat
     real.mkdir(parents=True)
     link = tmp_path / "latest"
     link.symlink_to(real, target_is_directory=True)
-    first = _invoke(runner, "run", QUICKSTART, "--seed", 1, "--out", link)
+    first = invoke(runner, "run", QUICKSTART, "--seed", 1, "--out", link)
     assert first.exit_code == 0, first.stderr
-    again = _invoke(runner, "run", QUICKSTART, "--seed", 2, "--out", link, "--force")
+    again = invoke(runner, "run", QUICKSTART, "--seed", 2, "--out", link, "--force")
     assert again.exit_code == 0, again.stderr
     assert link.is_symlink() and link.resolve() == real.resolve()
     assert (real / "run.json").exists() and (real / MARKER).exists()
@@ -285,7 +277,7 @@ def test_a_dangling_symlink_gets_its_folder_created(tmp_path):
 
 def test_missing_parent_folders_are_created(runner, tmp_path):
     out = tmp_path / "runs" / "2026" / "fc"
-    result = _invoke(runner, "run", QUICKSTART, "--seed", 1, "--out", out)
+    result = invoke(runner, "run", QUICKSTART, "--seed", 1, "--out", out)
     assert result.exit_code == 0, result.stderr
     assert (out / "run.json").exists()
 
@@ -293,7 +285,7 @@ def test_missing_parent_folders_are_created(runner, tmp_path):
 def test_a_relative_out_with_missing_parents_works_from_a_fresh_folder(runner, tmp_path, monkeypatch):
     """The README's ``--out runs/fc`` on a fresh clone."""
     monkeypatch.chdir(tmp_path)
-    result = _invoke(runner, "run", QUICKSTART, "--seed", 1, "--out", "runs/fc")
+    result = invoke(runner, "run", QUICKSTART, "--seed", 1, "--out", "runs/fc")
     assert result.exit_code == 0, result.stderr
     assert (tmp_path / "runs" / "fc" / "run.json").exists()
 
@@ -301,7 +293,7 @@ def test_a_relative_out_with_missing_parents_works_from_a_fresh_folder(runner, t
 def test_a_parent_that_is_a_file_fails_before_the_simulation(runner, tmp_path, monkeypatch):
     (tmp_path / "runs").write_text("not a folder\n", encoding="utf-8")
     _no_simulation(monkeypatch)
-    result = _invoke(runner, "run", QUICKSTART, "--seed", 1, "--out", tmp_path / "runs" / "fc")
+    result = invoke(runner, "run", QUICKSTART, "--seed", 1, "--out", tmp_path / "runs" / "fc")
     _one_line_error(result, "--out", "cannot create the folder", "runs")
     assert (tmp_path / "runs").read_text(encoding="utf-8") == "not a folder\n"
 
@@ -333,14 +325,14 @@ def test_a_read_only_parent_fails_before_the_simulation(runner, read_only_folder
     monkeypatch.setattr("labelsim.cli.forecast", lambda *a, **k: pytest.fail("forecast started"))
     monkeypatch.setattr("labelsim.cli.compare", lambda *a, **k: pytest.fail("compare started"))
     extra = ["--set", "account.balance=500"] if command == "compare" else []
-    result = _invoke(runner, command, QUICKSTART, *extra, "--seed", 1, "--out", read_only_folder / "out")
+    result = invoke(runner, command, QUICKSTART, *extra, "--seed", 1, "--out", read_only_folder / "out")
     _one_line_error(result, f"--out {read_only_folder / 'out'}", "cannot write in")
     assert list(read_only_folder.iterdir()) == []
 
 
 def test_a_read_only_grandparent_fails_before_the_simulation(runner, read_only_folder, monkeypatch):
     _no_simulation(monkeypatch)
-    result = _invoke(runner, "run", QUICKSTART, "--seed", 1, "--out", read_only_folder / "runs" / "fc")
+    result = invoke(runner, "run", QUICKSTART, "--seed", 1, "--out", read_only_folder / "runs" / "fc")
     _one_line_error(result, "cannot create the folder")
     assert list(read_only_folder.iterdir()) == []
 
