@@ -6,6 +6,7 @@ import copy
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from labelsim.scenario import Decay, Scenario, ScenarioError
 
@@ -49,6 +50,19 @@ def test_decay_multiplier() -> None:
     assert decay.multiplier(0.0) == 3.0
     assert decay.multiplier(3600.0) == pytest.approx(2.0)
     assert decay.multiplier(1e9) == pytest.approx(1.0)
+
+
+def test_fade_multiplier_and_its_checks() -> None:
+    fade = Decay.model_validate({"fade_exponent": 1.0, "fade_scale": "2h"})
+    assert fade.multiplier(-5.0) == 1.0
+    assert fade.multiplier(7200.0) == pytest.approx(0.5)
+    assert fade.multiplier(3 * 7200.0) == pytest.approx(0.25)
+    both = Decay.model_validate({"burst": 3.0, "half_life": "1h", "fade_exponent": 1.0, "fade_scale": "1h"})
+    assert both.multiplier(3600.0) == pytest.approx(2.0 * 0.5)
+    for bad, needle in (({"burst": 2.0}, "half_life"), ({"fade_exponent": 0.5}, "fade_scale"), ({}, "drop decay"),
+                        ({"fade_exponent": 4, "fade_scale": "1h"}, "fade_exponent")):
+        with pytest.raises(ValidationError, match=needle):
+            Decay.model_validate(bad)
 
 
 @pytest.mark.parametrize(("key", "value", "needle"), [

@@ -91,6 +91,36 @@ def test_decay_expected_sessions(age_h: float) -> None:
     assert abs(np.mean(counts) - expected) < 4 * se
 
 
+def _fade_integral(rate: float, exponent: float, scale_h: float, a_h: float, b_h: float) -> float:
+    """rate · ∫_a^b (1 + t/scale)^(−exponent) dt, hours."""
+    if exponent == 1.0:
+        return rate * scale_h * math.log((1 + b_h / scale_h) / (1 + a_h / scale_h))
+    power = 1.0 - exponent
+    return rate * scale_h / power * ((1 + b_h / scale_h) ** power - (1 + a_h / scale_h) ** power)
+
+
+@pytest.mark.parametrize(("exponent", "age_h", "burst"), [(1.0, 0.0, 1.0), (0.5, 3.0, 1.0), (2.0, 0.0, 1.0),
+                                                           (0.7, 0.0, 0.5)])
+def test_fade_expected_sessions(exponent: float, age_h: float, burst: float) -> None:
+    """E[sessions in [0, T]] = rate · ∫ burst_part · (1 + (age + t)/scale)^(−exponent) dt (a fade with no floor)."""
+    rate, scale, hours = 120.0, 0.5, 6.0
+    if burst == 1.0:
+        expected = _fade_integral(rate, exponent, scale, age_h, age_h + hours)
+        decay: dict[str, object] = {"fade_exponent": exponent, "fade_scale": f"{scale}h"}
+    else:  # a slow start (burst < 1) under a fade: the integral by quadrature
+        t = np.linspace(age_h, age_h + hours, 200_001)
+        m = (1 + (burst - 1) * 2 ** (-t / 1.0)) * (1 + t / scale) ** -exponent
+        expected = rate * float(np.sum((m[1:] + m[:-1]) / 2 * np.diff(t)))
+        decay = {"burst": burst, "half_life": "1h", "fade_exponent": exponent, "fade_scale": f"{scale}h"}
+    crowd = {"sessions_per_hour": rate, "decay": decay, "population": 100000}
+    state = {"age": f"{age_h}h"} if age_h else None
+    scenario = _scenario(state, items=1500, crowd=crowd, horizon=f"{hours}h", time_limit="2d",
+                         work={"dist": "constant", "value": 1e5})
+    counts = [labelsim.simulate(scenario, seed=s).performers["sessions"].sum() for s in range(12)]
+    se = math.sqrt(expected / len(counts))  # Poisson counts
+    assert abs(np.mean(counts) - expected) < 4 * se
+
+
 def test_per_batch_limit_and_carried_counts() -> None:
     crowd = {"sessions_per_hour": 30, "population": 5, "limits": {"per_batch": 3},
              "suites_per_session": {"dist": "constant", "value": 10}}

@@ -72,13 +72,13 @@ class Worker:
 class ArrivalIntensity(Protocol):
     """A multiplier of a crowd group's session rate, e.g. by batch age (:class:`~labelsim.model.arrivals.AgeDecay`).
 
-    A crowd with an intensity would draw sessions at ``peak()`` times its base rate and keep
-    one arriving at ``now`` with probability ``factor(now) / peak()`` (thinning, with a uniform
+    A crowd with an intensity draws candidate sessions at ``bound(now)`` times its base rate and
+    keeps one arriving at ``t`` with probability ``factor(t) / bound(now)`` (thinning, with a uniform
     from its own stream ``"{group}/thinning"``), so other streams do not shift.
     """
 
-    def peak(self) -> float:
-        """An upper bound of :meth:`factor` over the run (≥ 1 allowed)."""
+    def bound(self, now: float) -> float:
+        """An upper bound of :meth:`factor` over ``[now, ∞)`` (> 0)."""
         ...
 
     def factor(self, now: float) -> float:
@@ -217,6 +217,7 @@ class Crowd(PerformerGroup):
     ) -> None:
         super().__init__(spec, base_pid, generator, behaviour)
         self.intensity: ArrivalIntensity | None = None
+        self.thin_bound = 1.0
         self.in_session: set[int] = set()
         gap_rng = generator(f"{spec.name}/arrivals")
         self.gap: Iterator[float] = buffered(lambda n: gap_rng.exponential(1.0, n), 256)
@@ -242,17 +243,19 @@ class Crowd(PerformerGroup):
         spec = self.spec
         assert isinstance(spec, CrowdGroup)
         self.intensity = AgeDecay.of(spec, scenario)
-        peak = self.intensity.peak() if self.intensity is not None else 1.0
         self.segments = rate_segments(
             scenario.start, scenario.tz, self.clock.horizon,
-            peak * spec.sessions_per_hour / 3600.0, spec.activity.hourly, spec.activity.weekly,
+            spec.sessions_per_hour / 3600.0, spec.activity.hourly, spec.activity.weekly,
         )
         self.segment = 0
         self._next_session(0.0)
 
     def _next_session(self, now: float) -> None:
-        """Schedule the group's next session (non-homogeneous Poisson, by inversion)."""
+        """Schedule the group's next (candidate) session (non-homogeneous Poisson, by inversion)."""
         need = next(self.gap)
+        if self.intensity is not None:
+            self.thin_bound = self.intensity.bound(now)
+            need /= self.thin_bound
         segments, k, t = self.segments, self.segment, now
         while k < len(segments):
             t0, t1, rate = segments[k]
@@ -267,7 +270,7 @@ class Crowd(PerformerGroup):
 
     def _on_session(self, _event: object) -> None:
         intensity = self.intensity
-        if intensity is not None and next(self.thin) * intensity.peak() > intensity.factor(self.clock.env.now):
+        if intensity is not None and next(self.thin) * self.thin_bound > intensity.factor(self.clock.env.now):
             self._next_session(self.clock.env.now)  # thinned out: this arrival does not happen
             return
         person = self._free_person()

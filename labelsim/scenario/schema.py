@@ -506,23 +506,51 @@ class PerformerGroupBase(_Model):
 
 
 class Decay(_Model):
-    """Crowd arrivals that change with the batch's age: a launch burst that fades.
+    """Crowd arrivals that change with the batch's age: a launch burst that fades, interest that fades.
 
-    The session rate is multiplied by ``1 + (burst − 1) · 2^(−age / half_life)``:
-    ``burst`` times the base rate at launch, halfway back to the base rate after
-    ``half_life`` (seconds).  ``age`` is the time since the first batch launch
-    (the largest ``state.age`` of the batches, else the earliest ``launch_at``,
-    else the scenario start).  ``burst`` below 1 is a slow start.
+    The session rate is multiplied by ``burst_part(age) · fade_part(age)``:
+
+    - ``burst_part = 1 + (burst − 1) · 2^(−age / half_life)``: ``burst`` times the
+      rate at launch, halfway back to the rate without it after ``half_life``
+      (seconds).  ``burst`` below 1 is a slow start.  Default: no burst.
+    - ``fade_part = (1 + age / fade_scale)^(−fade_exponent)``: interest that keeps
+      falling as the batch ages and sinks in the performers' task lists, with no
+      floor (exponent 1 halves the rate at ``age = fade_scale``, quarters it at
+      three times that; 0.5 halves it at three times ``fade_scale``).  Default:
+      no fade.
+
+    ``age`` is the time since the first batch launch (the largest ``state.age``
+    of the batches, else the earliest ``launch_at``, else the scenario start);
+    before it the multiplier is 1.  ``sessions_per_hour`` is the rate the
+    multiplier applies to: without a fade, the rate long after launch; with one,
+    the rate at launch apart from the burst.
     """
 
-    burst: float = Field(gt=0, le=1000)
-    half_life: PositiveDuration
+    burst: float = Field(default=1.0, gt=0, le=1000)
+    half_life: PositiveDuration | None = None
+    fade_exponent: float = Field(default=0.0, ge=0, le=3)
+    fade_scale: PositiveDuration | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> Decay:
+        if self.burst != 1.0 and self.half_life is None:
+            raise ValueError("a burst needs its half_life (e.g. half_life: 2h)")
+        if self.fade_exponent > 0 and self.fade_scale is None:
+            raise ValueError("a fade needs its fade_scale (e.g. fade_scale: 6h)")
+        if self.burst == 1.0 and self.fade_exponent == 0:
+            raise ValueError("give a burst (burst, half_life) or a fade (fade_exponent, fade_scale), or drop decay")
+        return self
 
     def multiplier(self, age_s: float) -> float:
         """The intensity multiplier at ``age_s`` seconds after launch (1 before launch)."""
         if age_s < 0:
             return 1.0
-        return 1.0 + (self.burst - 1.0) * 2.0 ** (-age_s / self.half_life)
+        factor = 1.0
+        if self.burst != 1.0 and self.half_life is not None:
+            factor = 1.0 + (self.burst - 1.0) * 2.0 ** (-age_s / self.half_life)
+        if self.fade_exponent > 0 and self.fade_scale is not None:
+            factor *= (1.0 + age_s / self.fade_scale) ** (-self.fade_exponent)
+        return factor
 
 
 class CrowdGroup(PerformerGroupBase):
@@ -533,8 +561,8 @@ class CrowdGroup(PerformerGroupBase):
     to one of ``population`` people; the most active 10 % hold ``top10_share``
     of the sessions (a Zipf-like law); ``top10_share_of_work`` instead sets the
     share of the assignments they do and replaces ``top10_share``.  ``decay``
-    (optional) makes the rate depend on the batch's age; ``sessions_per_hour``
-    is then the rate long after launch.  A session takes up to
+    (optional) makes the rate depend on the batch's age (a launch burst, a fade;
+    see :class:`Decay`).  A session takes up to
     ``suites_per_session`` suites; one that finds nothing it may take leaves
     at once.  Per suite: with ``skip_rate`` it is returned at once (SKIPPED),
     with ``abandon_rate`` it is held until the time limit and EXPIRED (and the
