@@ -150,10 +150,14 @@ def platform_eta(log_cut: pd.DataFrame, total_assignments: int, as_of: pd.Timest
 
 @dataclass(frozen=True)
 class Backtest:
-    """A backtest's forecasts (``rows``, schema ``backtest``) and their scores (``summary``, ``backtest_summary``)."""
+    """A backtest's forecasts (``rows``, schema ``backtest``) and their scores (``summary``, ``backtest_summary``).
+
+    ``skipped`` names the batches left out and why (e.g. an export with no submit times).
+    """
 
     rows: pd.DataFrame
     summary: pd.DataFrame
+    skipped: tuple[str, ...] = ()
 
 
 def score(
@@ -182,7 +186,11 @@ def score(
     """
     columns = [c for c, _, _ in LOG_SCHEMAS["backtest"]]
     rows = []
+    skipped = []
     for batch, full in log.groupby("batch", sort=True):
+        if not full.loc[_finished(full), "submitted_at"].notna().any():
+            skipped.append(f"{batch}: no finished assignment with a submit time (the export has start times only?)")
+            continue
         facts = {**known_from_log(full), **dict((known or {}).get(str(batch), {}))}
         end = full.loc[_finished(full), "submitted_at"].max()
         first = full["accepted_at"].min()
@@ -208,7 +216,7 @@ def score(
     frame["as_of"] = pd.to_datetime(frame["as_of"], utc=True).dt.as_unit("ns")
     dtypes = {c: d for c, d, _ in LOG_SCHEMAS["backtest"] if d in ("int64", "float64")}
     frame = frame.astype(dtypes).astype({"batch": object})
-    return Backtest(frame, summarize(frame, name=name))
+    return Backtest(frame, summarize(frame, name=name), tuple(skipped))
 
 
 def _quantiles(values: Any, batch: object) -> tuple[float, float, float]:

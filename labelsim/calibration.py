@@ -28,14 +28,19 @@ What is fitted (all times in seconds):
   next accept exceeds the natural break in the log's pauses (at most ``session_gap``, default 10 min);
   **suites per session** geometric, sessions still going at ``as_of`` (or cut short by a limit or by
   no open work) censored;
-- **session arrivals**: a Poisson process ``rate · hourly(h) · (1 + (burst − 1) 2^(−age/half_life))``
-  over the time open work was available (from the log's own open-slot count); (burst,
-  half-life) get a posterior on a grid (prior: no burst with probability 1/2, else
-  log-uniform bursts 1.25–20 and half-lives 5 min–3 days; the rate integrated out), the
-  mode is the point estimate and the draws sample it; the hour-of-day profile is fitted
+- **session arrivals**: a Poisson process ``rate · hourly(h) · multiplier(age)`` over the time
+  open work was available (from the log's own open-slot count), where the multiplier is 1, a
+  launch burst fading to a floor ``1 + (burst − 1) 2^(−age/half_life)``, or a fade with no floor
+  ``(1 + age/scale)^(−exponent)`` (interest falls as the batch ages and sinks in the task lists).
+  The three get a posterior on a grid (prior 1/3 each; log-uniform bursts 1.25–20 and half-lives
+  5 min–3 days; fade exponents 0.25–1 and scales 5 min–3 days; the rate integrated out), the
+  mode is the point estimate and the draws sample it, so a short log that cannot tell whether
+  the crowd will thin out widens the forecast rather than betting on one answer; the hour-of-day profile is fitted
   only when the log spans a day or more, shrunk toward a flat profile;
-- **population and skew**: ``population`` by Chao1 (from the performers seen once and twice)
-  and a Zipf law over it under which the number of distinct performers seen is expected;
+- **population and skew**: ``population`` by the bias-corrected Chao1 (from the performers seen once
+  and twice), at least twice the fewest people who could finish the batch (``overlap``, and the work
+  ÷ the per-person cap), drawn log-normally (Chao's interval, at least a factor 2 at 95 %), and a
+  Zipf law over it under which the number of distinct performers seen is expected;
 - **skip rate** (skipped ÷ taken) and **per-batch limits** (many performers stopping at
   exactly the largest count).
 
@@ -55,6 +60,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import yaml
+from numpy.typing import ArrayLike
 
 from .engine import REPLICATION_FIELDS, replicate
 from .scenario import LabelsimError, Scenario
@@ -433,50 +439,93 @@ def _cells(cut: _Cut, tz: str, steps: tuple[np.ndarray, np.ndarray], needed: int
     return {"a": edges[:-1], "b": edges[1:], "hour": hours, "exposure": exposure}
 
 
-def _decay_integral(a: np.ndarray, b: np.ndarray, burst: float, half_life: float) -> np.ndarray:
-    """∫_a^b 1 + (burst − 1)·2^(−t/half_life) dt."""
-    k = math.log(2.0) / half_life
-    return (b - a) + (burst - 1.0) / k * (np.exp(-k * a) - np.exp(-k * b))
+def _multiplier_integral(a: ArrayLike, b: ArrayLike, burst: ArrayLike, half: ArrayLike, exponent: ArrayLike,
+                         scale: ArrayLike) -> np.ndarray:
+    """∫_a^b multiplier(t) dt per model (rows) and cell (columns), for a burst *or* a fade (seconds).
+
+    Burst: ``1 + (burst − 1)·2^(−t/half)``; fade: ``(1 + t/scale)^(−exponent)``; neither: 1.
+    """
+    burst, half, exponent, scale = (np.asarray(x, dtype=float)[:, None] for x in (burst, half, exponent, scale))
+    a, b = np.asarray(a, dtype=float)[None, :], np.asarray(b, dtype=float)[None, :]
+    k = math.log(2.0) / np.where(np.isfinite(half), half, 1.0)
+    bursty = (b - a) + (burst - 1.0) / k * (np.exp(-k * a) - np.exp(-k * b))
+    s = np.where(np.isfinite(scale), scale, 1.0)
+    one_minus = 1.0 - exponent
+    near_one = np.abs(one_minus) < 1e-9
+    power = np.where(near_one, 1.0, one_minus)
+    faded = np.where(near_one, s * (np.log1p(b / s) - np.log1p(a / s)),
+                     s / power * ((1.0 + b / s) ** power - (1.0 + a / s) ** power))
+    return np.where(exponent > 0, faded, bursty)
 
 
-#: The grid of the arrival posterior: bursts (1 = no decay) and half-lives (seconds).
+def _log_multiplier(t: ArrayLike, burst: ArrayLike, half: ArrayLike, exponent: ArrayLike,
+                    scale: ArrayLike) -> np.ndarray:
+    """log multiplier(t) per model (rows) and moment (columns)."""
+    burst, half, exponent, scale = (np.asarray(x, dtype=float)[:, None] for x in (burst, half, exponent, scale))
+    t = np.asarray(t, dtype=float)[None, :]
+    bursty = np.log1p((burst - 1.0) * np.exp2(-t / np.where(np.isfinite(half), half, 1.0)))
+    faded = -exponent * np.log1p(t / np.where(np.isfinite(scale), scale, 1.0))
+    return np.where(exponent > 0, faded, bursty)
+
+
+#: The grid of the arrival posterior: bursts (1 = no decay) and half-lives (seconds) ...
 _BURSTS = np.geomspace(1.25, 20.0, 13)
 _HALF_LIVES_S = np.geomspace(300.0, 3 * 86400.0, 16)
-#: Prior probability of no launch burst; the rest is spread evenly over the (log) grid.
-_P_NO_DECAY = 0.5
+#: ... and fades: exponents and scales (seconds).  Exponents stop at 1: a crowd fading faster would
+#: bring a finite number of sessions in all, and a batch of the log's kind got done.
+_FADE_EXPONENTS = np.array([0.25, 0.5, 0.75, 1.0])
+_FADE_SCALES_S = np.geomspace(300.0, 3 * 86400.0, 16)
+#: Prior probabilities: no change with the batch's age, a launch burst that fades to a floor, a fade with no
+#: floor (interest falls as the batch ages); within a family, even over its (log) grid.
+_P_NO_DECAY, _P_BURST, _P_FADE = 1 / 3, 1 / 3, 1 / 3
+
+
+def _arrival_models() -> dict[str, np.ndarray]:
+    """The models of the arrival posterior: one entry per model in each array, with its log prior."""
+    n_b, n_f = len(_BURSTS) * len(_HALF_LIVES_S), len(_FADE_EXPONENTS) * len(_FADE_SCALES_S)
+    nan_b, nan_f = np.full(n_b, math.nan), np.full(n_f, math.nan)
+    return {
+        "burst": np.concatenate([[1.0], np.repeat(_BURSTS, len(_HALF_LIVES_S)), np.ones(n_f)]),
+        "half": np.concatenate([[math.nan], np.tile(_HALF_LIVES_S, len(_BURSTS)), nan_f]),
+        "exponent": np.concatenate([[0.0], np.zeros(n_b), np.repeat(_FADE_EXPONENTS, len(_FADE_SCALES_S))]),
+        "scale": np.concatenate([[math.nan], nan_b, np.tile(_FADE_SCALES_S, len(_FADE_EXPONENTS))]),
+        "log_prior": np.log(np.concatenate([[_P_NO_DECAY], np.full(n_b, _P_BURST / n_b), np.full(n_f, _P_FADE / n_f)])),
+    }
+
+
+def _model_values(models: Mapping[str, np.ndarray], i: int) -> dict[str, float]:
+    """Model ``i``'s burst, half-life, fade exponent and fade scale (nan where it has none)."""
+    return {"burst": float(models["burst"][i]), "half_life": float(models["half"][i]),
+            "fade_exponent": float(models["exponent"][i]), "fade_scale": float(models["scale"][i])}
 
 
 def _fit_arrivals(starts: np.ndarray, cells: dict[str, np.ndarray], hourly: np.ndarray) -> dict[str, Any]:
-    """Posterior of (burst, half-life) on a grid, the rate integrated out; the mode as the point estimate.
+    """Posterior over how the rate changes with the batch's age, on a grid, the rate integrated out.
 
-    With a flat prior on log(rate), given (burst, half-life) the likelihood of the session starts is
-    ``rate^n·exp(−rate·E)·Π mult(t_i)`` (E: the expected sessions at rate 1 over the open time), so the
-    marginal likelihood is ``Π mult(t_i) / E^n`` and the rate's posterior is Gamma(n, E).  Draws of
-    (burst, half-life, rate) from it carry what a short log cannot tell: whether and how fast the
-    launch burst fades.
+    The models: no change; a launch burst fading to a floor (burst, half-life); a fade with no floor
+    (exponent, scale).  With a flat prior on log(rate), given a model the likelihood of the session
+    starts is ``rate^n·exp(−rate·E)·Π mult(t_i)`` (E: the expected sessions at rate 1 over the open
+    time), so the marginal likelihood is ``Π mult(t_i) / E^n`` and the rate's posterior is Gamma(n, E).
+    The mode is the point estimate; draws of (model, rate) carry what a short log cannot tell: whether
+    and how fast the crowd's interest falls as the batch ages.
     """
     n = len(starts)
     if n == 0:
         raise CalibrationError("log: no session starts before as_of: arrivals cannot be fitted")
+    models = _arrival_models()
     weight = hourly[cells["hour"]] * cells["exposure"]
-    burst = np.concatenate([[1.0], np.repeat(_BURSTS, len(_HALF_LIVES_S))])
-    half = np.concatenate([[_HALF_LIVES_S[-1]], np.tile(_HALF_LIVES_S, len(_BURSTS))])
-    k = math.log(2.0) / half[:, None]
-    decay = (cells["b"] - cells["a"])[None, :] + (burst[:, None] - 1.0) / k * (
-        np.exp(-k * cells["a"][None, :]) - np.exp(-k * cells["b"][None, :]))
-    expected = np.maximum(decay @ weight, 1e-12)
-    log_mult = np.log1p((burst[:, None] - 1.0) * np.exp2(-starts[None, :] / half[:, None])).sum(axis=1)
-    log_prior = np.full(len(burst), math.log((1 - _P_NO_DECAY) / (len(burst) - 1)))
-    log_prior[0] = math.log(_P_NO_DECAY)
-    log_post = log_mult - n * np.log(expected) + log_prior
+    shape = (models["burst"], models["half"], models["exponent"], models["scale"])
+    expected = np.maximum(_multiplier_integral(cells["a"], cells["b"], *shape) @ weight, 1e-12)
+    log_mult = _log_multiplier(starts, *shape).sum(axis=1)
+    log_post = log_mult - n * np.log(expected) + models["log_prior"]
     post = np.exp(log_post - log_post.max())
     post /= post.sum()
     mode = int(np.argmax(post))
     return {
-        "rate": n / expected[mode], "burst": float(burst[mode]),
-        "half_life": float(half[mode]) if burst[mode] > 1 else math.nan,
+        "rate": n / expected[mode], **_model_values(models, mode),
         "p_decay": float(1.0 - post[0]),
-        "grid": (burst, half, expected, post, n),
+        "p_fade": float(post[models["exponent"] > 0].sum()),
+        "grid": (models, expected, post, n),
     }
 
 
@@ -485,9 +534,8 @@ def _fit_hourly(starts: np.ndarray, cells: dict[str, np.ndarray], arrivals: dict
     """Hour-of-day weights (mean 1) shrunk toward flat; flat when the log spans less than a day."""
     if elapsed < 86400.0:
         return np.ones(24)
-    burst = arrivals["burst"]
-    half = arrivals["half_life"] if arrivals["burst"] != 1.0 else 1.0
-    expected_cell = arrivals["rate"] * cells["exposure"] * _decay_integral(cells["a"], cells["b"], burst, half)
+    shape = ([arrivals["burst"]], [arrivals["half_life"]], [arrivals["fade_exponent"]], [arrivals["fade_scale"]])
+    expected_cell = arrivals["rate"] * cells["exposure"] * _multiplier_integral(cells["a"], cells["b"], *shape)[0]
     expected = np.bincount(cells["hour"], weights=expected_cell, minlength=24)
     hours = (t0 + pd.to_timedelta(starts, unit="s")).tz_convert(tz).hour.to_numpy()
     observed = np.bincount(hours, minlength=24).astype(float)
@@ -504,16 +552,41 @@ def _zipf_share(population: int, exponent: float) -> float:
     return float(w[:top].sum() / w.sum())
 
 
-def _fit_population(counts: np.ndarray) -> dict[str, float]:
-    """Population size (Chao1: D + F1²/(2·F2)) and the Zipf exponent under which D distinct people are expected.
+def _least_crowd(overlap: int, needed: int, n_suites: int, limit: int | None) -> int:
+    """The fewest people who could finish the batch at all: ``overlap`` different people per suite, each
+    doing every suite at most once and at most ``limit`` of them."""
+    per_person = min(limit, n_suites) if limit else n_suites
+    return max(overlap, -(-needed // max(per_person, 1)))
 
-    ``counts`` are sessions per performer seen; D distinct performers, F1 seen once, F2 twice.
+
+#: Smallest spread (log scale) of the population's draws: a factor 2 either way at 95 %.
+_POPULATION_LOG_SD = math.log(2.0) / 1.96
+
+
+def _fit_population(counts: np.ndarray, least: int = 1) -> dict[str, float]:
+    """Population size and the Zipf exponent under which D distinct people are expected.
+
+    ``counts`` are sessions per performer seen; D distinct performers, F1 seen once, F2 twice.  The size
+    is the bias-corrected Chao1 ``D + F1(F1 − 1)/(2(F2 + 1))`` — a lower bound, low when people return
+    in several sessions — but at least twice the fewest people who could finish the batch (``least``):
+    the batches a crowd finishes are not ones that need every member of it.  ``log_sd`` is the spread of
+    its draws: Chao's log-normal interval for the unseen people, at least a factor 2 either way.
     """
-    sessions = int(counts.sum())
     distinct = len(counts)
     f1, f2 = int(np.sum(counts == 1)), int(np.sum(counts == 2))
-    chao = distinct + (f1 * f1 / (2 * f2) if f2 else f1 * (f1 - 1) / 2)
-    population = int(min(max(chao, distinct, 2), 50 * max(distinct, 1), 100_000))
+    unseen = f1 * (f1 - 1) / (2 * (f2 + 1))
+    chao = distinct + unseen
+    population = int(min(max(chao, distinct, 2 * least, 2), 50 * max(distinct, 1, least), 100_000))
+    log_sd = _POPULATION_LOG_SD
+    if unseen > 0:
+        var = unseen + f1 * (2 * f1 - 1) ** 2 / (4 * (f2 + 1) ** 2) + f1**2 * f2 * (f1 - 1) ** 2 / (4 * (f2 + 1) ** 4)
+        log_sd = max(log_sd, math.sqrt(math.log1p(var / unseen**2)))
+    return {**_zipf_fit(counts, population), "log_sd": log_sd, "least": float(least)}
+
+
+def _zipf_fit(counts: np.ndarray, population: int) -> dict[str, float]:
+    """The Zipf exponent over ``population`` people under which ``len(counts)`` distinct ones are expected."""
+    sessions, distinct = int(counts.sum()), len(counts)
     ranks = np.arange(1, population + 1, dtype=float)
     best = (math.inf, 0.0)
     for exponent in np.linspace(0.0, 2.0, 41):
@@ -525,6 +598,14 @@ def _fit_population(counts: np.ndarray) -> dict[str, float]:
     exponent = best[1]
     return {"population": population, "exponent": exponent,
             "top10_share": min(0.95, max(0.1, _zipf_share(population, exponent)))}
+
+
+def _population_draw(fit: Mapping[str, Any], counts: np.ndarray, rng: np.random.Generator) -> dict[str, float]:
+    """A draw of the population (log-normal around the estimate, at least the people seen and the fewest
+    who could finish) with its Zipf exponent."""
+    size = float(fit["population"]) * math.exp(float(fit["log_sd"]) * float(rng.standard_normal()))
+    size = min(max(size, len(counts), float(fit["least"]) + 1, 2.0), 100_000.0)
+    return _zipf_fit(counts, round(size))
 
 
 def _top10_share_of_work(cut: _Cut) -> float:
@@ -570,6 +651,9 @@ class _Crowd:
     limit: int | None
     n_sessions: int
     p_decay: float = math.nan
+    fade_exponent: float = 0.0
+    fade_scale_s: float = math.nan
+    p_fade: float = math.nan
     abandon_grid: tuple[np.ndarray, np.ndarray] | None = None
 
     def values(self, tasks: float) -> dict[str, float]:
@@ -578,6 +662,8 @@ class _Crowd:
             "sessions_per_hour": self.rate_per_s * 3600.0,
             "burst": self.burst,
             "half_life_h": self.half_life_s / 3600.0 if self.burst != 1.0 else math.nan,
+            "fade_exponent": self.fade_exponent,
+            "fade_scale_h": self.fade_scale_s / 3600.0 if self.fade_exponent > 0 else math.nan,
             "suites_per_session": self.session_mean,
             "seconds_per_task_median": median,
             "seconds_per_task_sigma": sigma,
@@ -589,7 +675,7 @@ class _Crowd:
         }
 
 
-def _fit_crowd(cut: _Cut, *, needed: int, n_suites: int, limit_s: float, tz: str, gap_s: float,
+def _fit_crowd(cut: _Cut, *, needed: int, n_suites: int, overlap: int, limit_s: float, tz: str, gap_s: float,
                limit: int | None, arrivals: dict[str, Any] | None = None,
                population: Mapping[str, float] | None = None,
                work_start: Mapping[str, Any] | None = None) -> _Crowd:
@@ -601,14 +687,16 @@ def _fit_crowd(cut: _Cut, *, needed: int, n_suites: int, limit_s: float, tz: str
     work = _fit_work(cut, limit_s, start=work_start)
     skip = float(np.sum(cut.kind == "skip") / max(len(cut.kind), 1))
     counts = pd.Series(sessions.performer).value_counts().to_numpy()
-    pop = _fit_population(counts) if population is None else population
+    pop = _fit_population(counts, _least_crowd(overlap, needed, n_suites, limit)) if population is None else population
     return _Crowd(
         rate_per_s=arrivals["rate"], burst=arrivals["burst"], half_life_s=arrivals["half_life"], hourly=hourly,
         session_mean=_fit_session_length(sessions), mu=work["mu"], sigma=work["sigma"],
         abandon=work["abandon"] * (1 - min(skip, 0.95)), skip=min(skip, 0.95),
         population=int(pop["population"]), top10_share=float(pop["top10_share"]),
         top10_work=_top10_share_of_work(cut), limit=limit, n_sessions=len(sessions.start_s),
-        p_decay=float(arrivals.get("p_decay", math.nan)), abandon_grid=work.get("abandon_grid"),
+        p_decay=float(arrivals.get("p_decay", math.nan)), fade_exponent=float(arrivals["fade_exponent"]),
+        fade_scale_s=float(arrivals["fade_scale"]), p_fade=float(arrivals.get("p_fade", math.nan)),
+        abandon_grid=work.get("abandon_grid"),
     )
 
 
@@ -625,13 +713,21 @@ def _arrivals(cut: _Cut, sessions: _Sessions, steps: tuple[np.ndarray, np.ndarra
 
 
 def _arrival_draw(fit: Mapping[str, Any], rng: np.random.Generator) -> dict[str, Any]:
-    """A draw of (burst, half-life, rate) from the arrival posterior."""
-    burst, half, expected, post, n = fit["grid"]
+    """A draw of (model, rate) from the arrival posterior."""
+    models, expected, post, n = fit["grid"]
     i = int(rng.choice(len(post), p=post))
     out = dict(fit)
-    out.update({"burst": float(burst[i]), "half_life": float(half[i]) if burst[i] > 1 else math.nan,
-                "rate": float(rng.gamma(n, 1.0 / expected[i]))})
+    out.update({**_model_values(models, i), "rate": float(rng.gamma(n, 1.0 / expected[i]))})
     return out
+
+
+def _skew(crowd: _Crowd) -> dict[str, float]:
+    """The crowd's skew as the scenario key: the share of the work the busiest tenth did, as seen (sessions
+    split at pauses make a steady worker look like many returns, so the session skew overstates how few
+    people come back); the session skew when the log shows too few people to tell."""
+    if math.isfinite(crowd.top10_work):
+        return {"top10_share_of_work": float(f"{min(max(crowd.top10_work, 0.1), 0.99):.4g}")}
+    return {"top10_share": float(f"{min(max(crowd.top10_share, 0.1), 0.99):.4g}")}
 
 
 def _crowd_mapping(crowd: _Crowd, tasks: float, name: str = "crowd") -> dict[str, Any]:
@@ -643,11 +739,16 @@ def _crowd_mapping(crowd: _Crowd, tasks: float, name: str = "crowd") -> dict[str
     }
     if not np.allclose(crowd.hourly, 1.0):
         group["activity"] = {"hourly": [round(float(w), 4) for w in crowd.hourly], "weekly": [1.0] * 7}
+    decay: dict[str, Any] = {}
     if crowd.burst != 1.0:
-        group["decay"] = {"burst": float(f"{crowd.burst:.6g}"), "half_life": f"{crowd.half_life_s:.1f}s"}
+        decay.update({"burst": float(f"{crowd.burst:.6g}"), "half_life": f"{crowd.half_life_s:.1f}s"})
+    if crowd.fade_exponent > 0:
+        decay.update({"fade_exponent": float(f"{crowd.fade_exponent:.6g}"), "fade_scale": f"{crowd.fade_scale_s:.1f}s"})
+    if decay:
+        group["decay"] = decay
     group.update({
         "population": int(crowd.population),
-        "top10_share": float(f"{min(max(crowd.top10_share, 0.1), 0.99):.4g}"),
+        **_skew(crowd),
         "suites_per_session": {"dist": "geometric", "mean": float(f"{max(1.0, crowd.session_mean):.6g}")},
         "seconds_per_task": {"dist": "lognormal", "median": float(f"{median:.6g}"), "sigma": float(f"{sigma:.6g}")},
         "skip_rate": float(f"{crowd.skip:.6g}"),
@@ -933,8 +1034,11 @@ def calibrate(
     limit = _fit_limit(cut, n_suites)
     steps = _open_slots(cut, needed)
     arrivals = _arrivals(cut, _sessions(cut, gap_s, steps, needed, limit), steps, needed, timezone)
-    crowd = _fit_crowd(cut, needed=needed, n_suites=n_suites, limit_s=limit_s, tz=timezone, gap_s=gap_s, limit=limit,
-                       arrivals=arrivals)
+    sessions = _sessions(cut, gap_s, steps, needed, limit)
+    people = pd.Series(sessions.performer).value_counts().to_numpy()
+    population = _fit_population(people, _least_crowd(overlap, needed, n_suites, limit))
+    crowd = _fit_crowd(cut, needed=needed, n_suites=n_suites, overlap=overlap, limit_s=limit_s, tz=timezone,
+                       gap_s=gap_s, limit=limit, arrivals=arrivals, population=population)
     state, _ = _live_state(cut, n_suites=n_suites, overlap=overlap, tasks=tasks, items=items, limit_s=limit_s)
     batch_name = batches[0] if batches else "batch"
     title = name or f"{batch_name} (calibrated)"
@@ -966,10 +1070,9 @@ def calibrate(
     except LabelsimError as exc:
         raise CalibrationError(f"calibration gave an invalid scenario: {exc}") from None
     point = crowd.values(tasks)
-    population = {"population": float(crowd.population), "top10_share": crowd.top10_share}
     work_start = {"mu": crowd.mu, "sigma": crowd.sigma, "abandon": crowd.abandon, "abandon_grid": crowd.abandon_grid}
-    boot = _bootstrap(cut, draws, seed, arrivals, population, work_start, needed=needed, n_suites=n_suites,
-                      limit_s=limit_s, tz=timezone, gap_s=gap_s, limit=limit)
+    boot = _bootstrap(cut, draws, seed, arrivals, (population, people), work_start, needed=needed,
+                      n_suites=n_suites, overlap=overlap, limit_s=limit_s, tz=timezone, gap_s=gap_s, limit=limit)
     if boot:
         group = base["performers"][0]
         base[DRAWS_KEY] = [_differences(group, _crowd_mapping(c, tasks), f"performers.{group['name']}") for c in boot]
@@ -1003,12 +1106,14 @@ def _differences(point: Mapping[str, Any], draw: Mapping[str, Any], prefix: str)
     return out
 
 
-def _bootstrap(cut: _Cut, draws: int, seed: int, arrivals: Mapping[str, Any], population: Mapping[str, float],
-               work_start: Mapping[str, Any], **kwargs: Any) -> list[_Crowd]:
+def _bootstrap(cut: _Cut, draws: int, seed: int, arrivals: Mapping[str, Any],
+               population: tuple[Mapping[str, Any], np.ndarray], work_start: Mapping[str, Any],
+               **kwargs: Any) -> list[_Crowd]:
     """Refit the crowd on logs resampled by performer (with replacement; a repeat is a new performer).
 
     Arrivals are drawn from their posterior instead (resampled performers would duplicate
-    session starts, which looks like a burst); the population is kept.
+    session starts, which looks like a burst), the population from its log-normal spread
+    (resampled performers would look like new people).
     """
     if draws <= 0:
         return []
@@ -1024,7 +1129,8 @@ def _bootstrap(cut: _Cut, draws: int, seed: int, arrivals: Mapping[str, Any], po
         sample = _Cut(cut.t0, cut.as_of, cut.elapsed_s, names, cut.suite[idx], cut.accept_s[idx],
                       cut.end_s[idx], cut.kind[idx], cut.n_tasks[idx])
         try:
-            out.append(_fit_crowd(sample, arrivals=_arrival_draw(arrivals, rng), population=population,
+            out.append(_fit_crowd(sample, arrivals=_arrival_draw(arrivals, rng),
+                                  population=_population_draw(population[0], population[1], rng),
                                   work_start=work_start, **kwargs))
         except CalibrationError:
             continue
@@ -1032,17 +1138,19 @@ def _bootstrap(cut: _Cut, draws: int, seed: int, arrivals: Mapping[str, Any], po
 
 
 _UNITS = {
-    "sessions_per_hour": "sessions/h (base rate, long after launch)",
+    "sessions_per_hour": "sessions/h (base rate: long after launch with a burst, at launch with a fade)",
     "burst": "× base rate at launch",
     "half_life_h": "h",
+    "fade_exponent": "(rate × (1 + age/scale)^-exponent; 0: no fade)",
+    "fade_scale_h": "h",
     "suites_per_session": "suites (geometric mean)",
     "seconds_per_task_median": "s",
     "seconds_per_task_sigma": "(log scale)",
     "abandon_rate": "share of assignments",
     "skip_rate": "share of assignments",
     "population": "people",
-    "top10_share": "share of sessions",
-    "top10_share_of_work": "share of assignments (observed)",
+    "top10_share": "share of sessions (Zipf fit; the scenario sets the work share when the log shows one)",
+    "top10_share_of_work": "share of assignments (observed; the scenario's skew)",
 }
 
 
@@ -1094,7 +1202,9 @@ def _fitted_frame(point: Mapping[str, float], boot: list[Mapping[str, float]], c
         low, high = _interval(float(value), samples, key)
         note = ""
         if key == "burst":
-            note = f"P(launch burst) = {crowd.p_decay:.2f}"
+            note = f"P(rate changes with age) = {crowd.p_decay:.2f}"
+        if key == "fade_exponent":
+            note = f"P(fade) = {crowd.p_fade:.2f}"
         rows.append({"parameter": key, "value": float(value), "se": se, "low": low, "high": high,
                      "unit": _UNITS.get(key, ""), "note": note})
     rows.append({"parameter": "limit_per_batch", "value": float(crowd.limit) if crowd.limit else math.nan,

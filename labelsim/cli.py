@@ -562,6 +562,11 @@ def backtest_command(
             frames.append(frame)
         log = pd.concat(frames, ignore_index=True)
         result = score(log, forecaster(replications=replications, seed=seed), at=origins)
+        for reason in result.skipped:
+            err.print(f"warning: left out {reason}", highlight=False, markup=False)
+        if result.rows.empty:
+            raise LabelsimError("backtest: nothing to score: no batch in the logs has finished assignments with "
+                                "submit times")
     rows = result.rows.assign(as_of=result.rows["as_of"].dt.strftime("%Y-%m-%d %H:%M %Z"))
     out.print(rich_table(rows.round(2), title="Backtest: remaining hours per (batch, origin)"))
     out.print(rich_table(result.summary.round(3), title="Summary: labelsim beside the platform formula"))

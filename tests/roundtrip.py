@@ -1,7 +1,7 @@
 """Round trip: scenarios simulated by labelsim -> logs -> cut at 25/50/75 % -> calibrated -> forecast -> scored.
 
 ``diverse_scenarios(n)`` builds small, varied single-batch scenarios programmatically (crowd size and skew,
-launch bursts and decays, per-batch limits, time limits, overlaps, work times, skips and abandons);
+launch bursts and fades with no floor, per-batch limits, time limits, overlaps, work times, skips and abandons);
 ``round_trip(...)`` returns one row per (scenario, origin) with the forecast and the truth, and one row per
 (scenario, origin, parameter) with the fitted value, its interval and the true value.
 """
@@ -40,6 +40,8 @@ def diverse_scenarios(n: int, seed: int = 2026) -> list[tuple[Scenario, dict[str
         skip = float(rng.choice([0.0, rng.uniform(0.02, 0.1)]))
         abandon = float(rng.choice([0.0, rng.uniform(0.01, 0.05)]))
         limit = int(rng.choice([0, 0, 8])) if population <= 300 else 0
+        fade = burst == 1.0 and rng.random() < 0.4  # interest that falls with no floor, on a higher launch rate
+        exponent, scale_h = float(rng.uniform(0.3, 0.8)), float(rng.uniform(1.0, 4.0))
         if limit:  # people enough to finish the batch: the crowd can do at least twice the work
             limit = max(limit, math.ceil(2 * suites * overlap / population))
         crowd: dict[str, Any] = {
@@ -51,6 +53,9 @@ def diverse_scenarios(n: int, seed: int = 2026) -> list[tuple[Scenario, dict[str
         }
         if burst > 1:
             crowd["decay"] = {"burst": burst, "half_life": f"{half_h}h"}
+        if fade:
+            crowd["sessions_per_hour"] = 2 * rate
+            crowd["decay"] = {"fade_exponent": exponent, "fade_scale": f"{scale_h}h"}
         if limit:
             crowd["limits"] = {"per_batch": limit}
         data = {
@@ -60,7 +65,8 @@ def diverse_scenarios(n: int, seed: int = 2026) -> list[tuple[Scenario, dict[str
                 "time_limit": f"{limit_min}m", "launch_at": "0s"}]}],
             "performers": [crowd],
         }
-        truth = {"sessions_per_hour": rate, "burst": burst, "half_life_h": half_h if burst > 1 else math.nan,
+        truth = {"sessions_per_hour": math.nan if fade else rate, "burst": burst,
+                 "fade_exponent": exponent if fade else 0.0, "half_life_h": half_h if burst > 1 else math.nan,
                  "suites_per_session": per_session, "seconds_per_task_median": median,
                  "seconds_per_task_sigma": sigma, "skip_rate": skip, "abandon_rate": abandon,
                  "limit_per_batch": float(limit) if limit else math.nan}

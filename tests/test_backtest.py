@@ -209,3 +209,17 @@ def test_plot_backtest(tmp_path):
     ax = plot_backtest(rows)
     assert ax.get_xscale() == "log" and ax.get_yscale() == "log"
     assert len(ax.lines) >= 2
+
+
+def test_an_export_with_start_times_only_is_refused_not_silently_empty(runner: object, tmp_path: Path) -> None:
+    """An older web export (start times, no submit times): a warning naming the batch, then exit 2."""
+    from conftest import invoke
+
+    path = tmp_path / "started_only.tsv"
+    path.write_text("ASSIGNMENT:task_id\tASSIGNMENT:assignment_id\tASSIGNMENT:worker_id\tASSIGNMENT:status\t"
+                    "ASSIGNMENT:started\nt1\ta1\tw1\tAPPROVED\t2024-01-01T10:00:00\n"
+                    "t2\ta2\tw2\tAPPROVED\t2024-01-01T10:05:00\n")
+    result = invoke(runner, "backtest", path)  # type: ignore[arg-type]
+    assert result.exit_code == 2
+    assert "left out started_only: no finished assignment with a submit time" in result.stderr
+    assert "nothing to score" in result.stderr and "Traceback" not in result.stderr

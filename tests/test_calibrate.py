@@ -115,19 +115,46 @@ def test_censored_work_times_recover_the_median() -> None:
     assert naive < row["value"]  # censoring drops the long ones from the naive sample
 
 
-def test_decay_is_recovered_within_its_interval() -> None:
-    hits = 0
+def _fitted_rate_h(cal: object, age_s: float) -> float:
+    """The calibrated crowd's session rate (per hour) at ``age_s`` after launch."""
+    crowd = cal.scenario.performers[0]  # type: ignore[attr-defined]
+    factor = crowd.decay.multiplier(age_s) if crowd.decay is not None else 1.0
+    return float(crowd.sessions_per_hour * factor)
+
+
+@pytest.mark.parametrize("truth", ["burst", "fade"])
+def test_a_rate_that_changes_with_age_is_found(truth: str) -> None:
+    """A burst fading to a floor, or a fade with no floor: over 500 sessions the posterior sees that the rate
+    changes with age, and the fitted rate follows the true one at the log's end (where the forecast starts)."""
+    close = 0
     for seed in range(4):
         rng = np.random.default_rng(100 + seed)
-        log = _synthetic(rng, n_sessions=500, rate_h=40, burst=6.0, half_h=1.0, median=30, sigma=0.5,
-                         limit_s=600, per_session=1.0)
-        cal = calibrate(log, items=len(log), draws=12)
+        if truth == "burst":
+            log = _synthetic(rng, n_sessions=500, rate_h=40, burst=6.0, half_h=1.0, median=30, sigma=0.5,
+                             limit_s=600, per_session=1.0)
+            true_rate = lambda age: 40 * (1 + 5 * 2 ** (-age / 3600))  # noqa: E731
+        else:
+            log = _synthetic_fade(rng, n_sessions=500, rate_h=300, exponent=1.0, scale_h=0.5, median=30)
+            true_rate = lambda age: 300 / (1 + age / 1800)  # noqa: E731
+        cal = calibrate(log, items=len(log), draws=8)
         fit = cal.fitted.set_index("parameter")
-        burst = fit.loc["burst"]
-        rate = fit.loc["sessions_per_hour"]
-        assert burst["value"] > 1.5  # a burst is found
-        hits += int(burst["low"] <= 6.0 <= burst["high"]) + int(rate["low"] <= 40 <= rate["high"])
-    assert hits >= 6  # 95 % intervals: most of the 8 cover the truth
+        assert float(fit.loc["burst", "note"].rsplit("=", 1)[1]) >= 0.9  # P(rate changes with age)
+        age = (log["accepted_at"].max() - log["accepted_at"].min()).total_seconds()
+        close += int(abs(math.log(_fitted_rate_h(cal, age) / true_rate(age))) < math.log(1.5))
+    assert close >= 3
+
+
+def _synthetic_fade(rng: np.random.Generator, *, n_sessions: int, rate_h: float, exponent: float, scale_h: float,
+                    median: float) -> pd.DataFrame:
+    """One-suite sessions from a Poisson process of rate ``rate_h·(1 + t/scale)^(−exponent)`` (by thinning)."""
+    rows, t = [], 0.0
+    while len(rows) < n_sessions:
+        t += rng.exponential(3600.0 / rate_h)
+        if rng.random() > (1 + t / (scale_h * 3600)) ** -exponent:
+            continue
+        work = rng.lognormal(math.log(median), 0.5)
+        rows.append((f"w{len(rows)}", f"s{len(rows)}", t, t + work, "submitted"))
+    return _log(rows, time_limit_s=600.0, max_assignments=1)
 
 
 def test_limit_detected_from_mass_at_one_count() -> None:
