@@ -601,10 +601,10 @@ def _zipf_fit(counts: np.ndarray, population: int) -> dict[str, float]:
 
 
 def _population_draw(fit: Mapping[str, Any], counts: np.ndarray, rng: np.random.Generator) -> dict[str, float]:
-    """A draw of the population (log-normal around the estimate, at least the people seen and the fewest
-    who could finish) with its Zipf exponent."""
+    """A draw of the population (log-normal around the estimate, at least the people seen and twice the
+    fewest who could finish, as the estimate) with its Zipf exponent."""
     size = float(fit["population"]) * math.exp(float(fit["log_sd"]) * float(rng.standard_normal()))
-    size = min(max(size, len(counts), float(fit["least"]) + 1, 2.0), 100_000.0)
+    size = min(max(size, len(counts), 2 * float(fit["least"]), 2.0), 100_000.0)
     return _zipf_fit(counts, round(size))
 
 
