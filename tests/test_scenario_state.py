@@ -90,3 +90,13 @@ def test_skew_on_sessions_or_work_not_both() -> None:
     data["performers"][0]["top10_share"] = 0.6
     with pytest.raises(ScenarioError, match="not both"):
         Scenario.from_mapping(data)
+
+
+def test_only_the_skew_in_use_is_dumped() -> None:
+    data = copy.deepcopy(BASE)
+    data["performers"][0]["top10_share_of_work"] = 0.4
+    data["performers"][0].pop("top10_share", None)
+    scenario = Scenario.from_mapping(data)
+    dumped = scenario.to_mapping()["performers"][0]
+    assert dumped["top10_share_of_work"] == 0.4 and "top10_share" not in dumped
+    assert Scenario.from_mapping(scenario.to_mapping()) == scenario

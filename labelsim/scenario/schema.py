@@ -25,10 +25,13 @@ from pydantic import (
     Discriminator,
     Field,
     PrivateAttr,
+    SerializationInfo,
+    SerializerFunctionWrapHandler,
     Tag,
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_serializer,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -581,9 +584,17 @@ class CrowdGroup(PerformerGroupBase):
 
     @model_validator(mode="after")
     def _one_skew(self) -> CrowdGroup:
-        if self.top10_share_of_work is not None and self.top10_share != 0.5:  # 0.5: the default, as dumped
+        if self.top10_share_of_work is not None and self.top10_share != 0.5:  # 0.5: the default
             raise ValueError("give top10_share (of sessions) or top10_share_of_work, not both")
         return self
+
+    @model_serializer(mode="wrap")
+    def _dump_one_skew(self, handler: SerializerFunctionWrapHandler, info: SerializationInfo) -> dict[str, Any]:
+        """Dump only the skew in use: ``top10_share_of_work`` replaces ``top10_share``."""
+        data: dict[str, Any] = handler(self)
+        if self.top10_share_of_work is not None:
+            data.pop("top10_share", None)
+        return data
 
     @field_validator("suites_per_session")
     @classmethod
