@@ -67,6 +67,7 @@ from .scenario import LabelsimError, Scenario
 from .scenario.overrides import DRAWS_KEY
 from .scenario.schema import MIN_REWARD_USD
 from .units import format_duration, parse_duration, parse_timestamp
+from .vocabulary import SUBMITTED
 
 __all__ = ["CalibratedForecast", "Calibration", "CalibrationError", "calibrate", "forecaster"]
 
@@ -872,22 +873,35 @@ class Calibration:
     notes: list[str] = field(default_factory=list)
 
     def forecast(self, replications: int = 200, seed: int | None = None, *,
-                 until: str | float | None = None) -> CalibratedForecast:
+                 until: str | float | None = None, target_assignments: int | None = None) -> CalibratedForecast:
         """Replications spread over the parameter draws (replication r uses draw r mod K).
 
         The same as forecasting ``scenario`` (its ``parameter_draws``) with :func:`labelsim.forecast`.
+        With ``target_assignments`` the remaining time is until that many assignments of the batch are
+        submitted in all (those before the start included) instead of until it is Completed — e.g. a
+        backtest of a batch that was stopped before every suite got its overlap.
         """
         if isinstance(replications, bool) or not isinstance(replications, int) or replications < 1:
             raise CalibrationError(f"replications: must be a positive integer, got {replications!r}")
-        reps = replicate(self.scenario, replications, seed, until=until)
+        if target_assignments is not None and (isinstance(target_assignments, bool) or
+                                               not isinstance(target_assignments, (int, np.integer))):
+            raise CalibrationError(f"target_assignments: must be an integer, got {target_assignments!r}")
+        reps = replicate(self.scenario, replications, seed, until=until, keep_runs=target_assignments is not None)
         k_total = max(len(self.scenario.draw_scenarios), 1)
         remaining, draw = [], []
-        for row in reps.rows:
-            if row[_BATCH] != 0:
-                continue
-            done = row[_COMPLETED]
-            remaining.append(float(done) if done == done else math.inf)
-            draw.append(row[0] % k_total)
+        if target_assignments is not None and reps.runs is not None:
+            state = self.scenario.projects[0].batches[0].state
+            still = int(target_assignments) - ((state.submitted or 0) if state is not None else 0)
+            for r, run in enumerate(reps.runs):
+                remaining.append(_time_to_submitted(run.table(), still))
+                draw.append(r % k_total)
+        else:
+            for row in reps.rows:
+                if row[_BATCH] != 0:
+                    continue
+                done = row[_COMPLETED]
+                remaining.append(float(done) if done == done else math.inf)
+                draw.append(row[0] % k_total)
         start = pd.Timestamp(self.scenario.start).tz_convert(self.scenario.timezone)
         return CalibratedForecast(start, np.asarray(remaining, dtype=float), np.asarray(draw, dtype=int))
 
@@ -916,6 +930,15 @@ class Calibration:
             body += comment + yaml.safe_dump({DRAWS_KEY: draws}, sort_keys=False, allow_unicode=True, width=120,
                                              default_flow_style=False)
         return "\n".join(lines) + "\n" + body
+
+
+def _time_to_submitted(records: np.ndarray, count: int) -> float:
+    """Seconds from the start until ``count`` more assignments of batch 0 are submitted (inf: not in the run)."""
+    if count <= 0:
+        return 0.0
+    batch, ended, outcome = records[:, 0], records[:, 5], records[:, 6]
+    times = np.sort(ended[(batch == 0) & (outcome == SUBMITTED) & np.isfinite(ended)])
+    return float(times[count - 1]) if len(times) >= count else math.inf
 
 
 def _fmt(value: float) -> str:
@@ -1221,8 +1244,11 @@ def forecaster(replications: int = 40, draws: int = 10, seed: int = 0,
     """A backtest forecaster: ``f(log_cut, as_of, **known) -> (p10, p50, p90)`` remaining seconds.
 
     ``known`` is what a requester knows without the log (``labelsim.backtest.known_from_log``): ``items``,
-    ``overlap``, ``time_limit_s``, ``reward_usd``.  A missing time limit is taken as twice the longest
-    work time seen (at least an hour) — the exports of some platforms do not carry it.
+    ``overlap``, ``time_limit_s``, ``reward_usd`` and ``total_assignments``.  The remaining time is until
+    ``total_assignments`` are submitted — the work the platform formula is given too — which is when the
+    batch completes unless it was stopped before every suite got its overlap.  A missing time limit is
+    taken as twice the longest work time seen (at least an hour) — the exports of some platforms do not
+    carry it.
     """
 
     def run(log_cut: pd.DataFrame, as_of: object, **known: Any) -> tuple[float, float, float]:
@@ -1234,7 +1260,8 @@ def forecaster(replications: int = 40, draws: int = 10, seed: int = 0,
             limit = max(3600.0, 2 * longest)
         cal = calibrate(log_cut, as_of=as_of, items=int(known["items"]), overlap=int(known["overlap"]),
                         time_limit=float(limit), reward=known.get("reward_usd"), draws=draws, seed=seed, **options)
-        fc = cal.forecast(replications, seed=seed)
+        total = known.get("total_assignments")
+        fc = cal.forecast(replications, seed=seed, target_assignments=int(total) if total is not None else None)
         return fc.p10_s, fc.p50_s, fc.p90_s
 
     return run

@@ -180,3 +180,21 @@ def test_yaml_round_trip_with_comments() -> None:
     assert text.startswith("#") and "seconds_per_task_median" in text
     again = Scenario.from_mapping(yaml.safe_load(text))
     assert again == cal.scenario
+
+
+def test_forecast_to_a_target_count_of_submitted_assignments() -> None:
+    """Same runs, two questions: until Completed, or until a number of assignments is submitted (a batch stopped
+    early, as in a backtest).  The target is reached no later than completion in every run, at once if already."""
+    rng = np.random.default_rng(3)
+    log = _synthetic(rng, n_sessions=60, rate_h=40, burst=1.0, half_h=1.0, median=30, sigma=0.5, limit_s=600)
+    n = len(log)
+    cal = calibrate(log, items=2 * n, draws=0)  # as many suites again to go
+    state = cal.scenario.projects[0].batches[0].state
+    assert state is not None and state.submitted is not None
+    full = cal.forecast(20, seed=1)
+    half = cal.forecast(20, seed=1, target_assignments=state.submitted + n // 2)
+    now = cal.forecast(20, seed=1, target_assignments=state.submitted)
+    assert np.all(now.remaining_s == 0)
+    assert np.all(half.remaining_s <= full.remaining_s) and half.p50_s < full.p50_s
+    with pytest.raises(CalibrationError, match="target_assignments"):
+        cal.forecast(5, target_assignments=2.5)  # type: ignore[arg-type]
