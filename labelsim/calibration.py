@@ -427,8 +427,10 @@ def _fit_session_length(s: _Sessions) -> float:
 # --------------------------------------------------------------------------- arrivals
 
 
-def _cells(cut: _Cut, tz: str, steps: tuple[np.ndarray, np.ndarray], needed: int) -> dict[str, np.ndarray]:
-    """A grid over [0, elapsed]: cell edges, local hour, share of the cell with open work."""
+def _cells(cut: _Cut, tz: str, steps: tuple[np.ndarray, np.ndarray], needed: int,
+           available: Callable[[np.ndarray], np.ndarray] | None = None) -> dict[str, np.ndarray]:
+    """A grid over [0, elapsed]: cell edges, local hour, and the exposure: the share of the cell with open work,
+    times the share of the crowd's sessions that could still take some (``available``, default all)."""
     total = max(cut.elapsed_s, 1.0)
     n = int(min(1000, max(120, math.ceil(total / 600.0))))
     edges = np.linspace(0.0, total, n + 1)
@@ -436,8 +438,41 @@ def _cells(cut: _Cut, tz: str, steps: tuple[np.ndarray, np.ndarray], needed: int
     stamps = cut.t0 + pd.to_timedelta(mids, unit="s")
     hours = stamps.tz_convert(tz).hour.to_numpy()
     probes = edges[:-1, None] + (edges[1:] - edges[:-1])[:, None] * (np.arange(8) + 0.5)[None, :] / 8
-    exposure = np.mean(_open_at(steps, probes.ravel(), needed).reshape(probes.shape) > 0, axis=1)
+    weight = (_open_at(steps, probes.ravel(), needed) > 0).astype(float)
+    if available is not None:
+        weight = weight * available(probes.ravel())
+    exposure = np.mean(weight.reshape(probes.shape), axis=1)
     return {"a": edges[:-1], "b": edges[1:], "hour": hours, "exposure": exposure}
+
+
+def _available_share(cut: _Cut, sessions: _Sessions, capacity: int) -> Callable[[np.ndarray], np.ndarray]:
+    """The share of the crowd's sessions, as a function of time, from people who could still take a suite.
+
+    A person who has done ``capacity`` suites (every suite, or the per-batch limit) no longer comes to the
+    batch: the platform stops offering it.  Their sessions would be wasted in the model too, so a fall in
+    session starts after the busiest people ran out of work is not a fall in the crowd's interest.  A
+    person's share is their share of the sessions seen; the unseen people hold the Good–Turing share
+    ``F1 / sessions`` and never run out.
+    """
+    people, counts = np.unique(sessions.performer, return_counts=True)
+    total = max(int(counts.sum()), 1)
+    seen_share = 1.0 - float(np.sum(counts == 1)) / total
+    share = dict(zip(people.tolist(), (seen_share * counts / total).tolist(), strict=True))
+    done = cut.kind == "sub"
+    out_at, weight = [], []
+    for person, ends in pd.Series(cut.end_s[done]).groupby(cut.performer[done]):
+        if len(ends) >= capacity and person in share:
+            out_at.append(float(np.sort(ends.to_numpy())[capacity - 1]))
+            weight.append(share[person])
+    order = np.argsort(out_at)
+    times, lost = np.asarray(out_at, dtype=float)[order], np.cumsum(np.asarray(weight, dtype=float)[order])
+
+    def available(t: np.ndarray) -> np.ndarray:
+        k = np.searchsorted(times, t, side="right")
+        gone = np.where(k > 0, lost[np.maximum(k - 1, 0)] if len(lost) else 0.0, 0.0)
+        return np.maximum(1.0 - gone, 0.02)
+
+    return available
 
 
 def _multiplier_integral(a: ArrayLike, b: ArrayLike, burst: ArrayLike, half: ArrayLike, exponent: ArrayLike,
@@ -702,9 +737,11 @@ def _fit_crowd(cut: _Cut, *, needed: int, n_suites: int, overlap: int, limit_s: 
 
 
 def _arrivals(cut: _Cut, sessions: _Sessions, steps: tuple[np.ndarray, np.ndarray], needed: int,
-              tz: str) -> dict[str, Any]:
-    """Arrival fit (rate, burst, half-life, their posterior grid, hourly weights)."""
-    cells = _cells(cut, tz, steps, needed)
+              tz: str, capacity: int | None = None) -> dict[str, Any]:
+    """Arrival fit (rate, burst, fade, their posterior grid, hourly weights); with ``capacity`` (suites one
+    person can do) the exposure leaves out the sessions of people who ran out of work."""
+    available = _available_share(cut, sessions, capacity) if capacity else None
+    cells = _cells(cut, tz, steps, needed, available)
     arrivals = _fit_arrivals(sessions.start_s, cells, np.ones(24))
     hourly = _fit_hourly(sessions.start_s, cells, arrivals, tz, cut.t0, cut.elapsed_s)
     if not np.allclose(hourly, 1.0):
@@ -1056,7 +1093,8 @@ def calibrate(
     needed = n_suites * overlap
     limit = _fit_limit(cut, n_suites)
     steps = _open_slots(cut, needed)
-    arrivals = _arrivals(cut, _sessions(cut, gap_s, steps, needed, limit), steps, needed, timezone)
+    capacity = min(limit, n_suites) if limit else n_suites
+    arrivals = _arrivals(cut, _sessions(cut, gap_s, steps, needed, limit), steps, needed, timezone, capacity)
     sessions = _sessions(cut, gap_s, steps, needed, limit)
     people = pd.Series(sessions.performer).value_counts().to_numpy()
     population = _fit_population(people, _least_crowd(overlap, needed, n_suites, limit))

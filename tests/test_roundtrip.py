@@ -1,10 +1,12 @@
 """Acceptance: the round trip simulate -> log -> cut at 25/50/75 % -> calibrate -> forecast -> score.
 
 Thirty diverse small scenarios (crowd sizes and skews, launch bursts, per-batch limits, time limits,
-overlaps, skips and abandons; see ``roundtrip.diverse_scenarios``), three origins each, twenty
-replications spread over eight parameter draws per forecast.  The forecasts must cover the real end
-with their P10–P90 range 65–95 % of the time with a median |log2(P50 / actual)| ≤ 0.3, and the
-calibrated parameters must hold the true ones within their stated 95 % intervals most of the time.
+overlaps, skips and abandons; see ``roundtrip.diverse_scenarios``), three origins each, forty
+replications spread over ten parameter draws per forecast (with twenty, the P50's own noise takes a
+visible part of the error budget and even a perfect forecast covers only about 76 %).  The forecasts
+must cover the real end with their P10–P90 range 65–95 % of the time with a median
+|log2(P50 / actual)| ≤ 0.3, and the calibrated parameters must hold the true ones within their stated
+95 % intervals most of the time.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture(scope="module")
 def trip() -> tuple[pd.DataFrame, pd.DataFrame]:
-    return round_trip(30, replications=20, draws=8)
+    return round_trip(30, replications=40, draws=10)
 
 
 def test_forecasts_cover_the_real_end(trip: tuple[pd.DataFrame, pd.DataFrame]) -> None:
