@@ -10,6 +10,7 @@ import math
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import labelsim
@@ -119,6 +120,23 @@ def test_fade_expected_sessions(exponent: float, age_h: float, burst: float) -> 
     counts = [labelsim.simulate(scenario, seed=s).performers["sessions"].sum() for s in range(12)]
     se = math.sqrt(expected / len(counts))  # Poisson counts
     assert abs(np.mean(counts) - expected) < 4 * se
+
+
+@pytest.mark.parametrize("exponent", [0.5, 1.0])
+def test_open_work_exponent_makes_the_tail(exponent: float) -> None:
+    """Sessions at rate r·(open/needed)^β, one near-instant suite each: with k of N suites left the next comes
+    after Exp(r·(k/N)^β), so E[time to finish] = Σ_k 1 / (r·(k/N)^β) (β = 1: (N/r)·H_N, a long tail)."""
+    n, rate = 50, 60.0
+    k = np.arange(1, n + 1)
+    expected_h = float(np.sum(1.0 / (rate * (k / n) ** exponent)))
+    sd_h = math.sqrt(float(np.sum((1.0 / (rate * (k / n) ** exponent)) ** 2)))
+    crowd = {"sessions_per_hour": rate, "population": 100000, "open_work_exponent": exponent,
+             "suites_per_session": {"dist": "constant", "value": 1}}
+    scenario = _scenario(None, items=n, crowd=crowd, horizon="30d", work={"dist": "constant", "value": 0.01})
+    runs = 30
+    ends = [labelsim.simulate(scenario, seed=s).batches["completed_at"].iloc[0] for s in range(runs)]
+    hours = np.array([(e - pd.Timestamp(START)).total_seconds() / 3600 for e in ends])
+    assert abs(hours.mean() - expected_h) < 4 * sd_h / math.sqrt(runs)
 
 
 def test_per_batch_limit_and_carried_counts() -> None:

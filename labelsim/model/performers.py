@@ -217,6 +217,7 @@ class Crowd(PerformerGroup):
     ) -> None:
         super().__init__(spec, base_pid, generator, behaviour)
         self.intensity: ArrivalIntensity | None = None
+        self.visibility = float(spec.open_work_exponent)
         self.thin_bound = 1.0
         self.in_session: set[int] = set()
         gap_rng = generator(f"{spec.name}/arrivals")
@@ -270,9 +271,13 @@ class Crowd(PerformerGroup):
 
     def _on_session(self, _event: object) -> None:
         intensity = self.intensity
-        if intensity is not None and next(self.thin) * self.thin_bound > intensity.factor(self.clock.env.now):
-            self._next_session(self.clock.env.now)  # thinned out: this arrival does not happen
-            return
+        if intensity is not None or self.visibility:
+            factor = intensity.factor(self.clock.env.now) if intensity is not None else 1.0
+            if self.visibility:
+                factor *= self._open_share() ** self.visibility
+            if next(self.thin) * self.thin_bound > factor:
+                self._next_session(self.clock.env.now)  # thinned out: this arrival does not happen
+                return
         person = self._free_person()
         pid = self.base_pid + person
         recorder = self.recorder
@@ -286,6 +291,16 @@ class Crowd(PerformerGroup):
             if self.next_work(worker):
                 self.in_session.add(pid)
         self._next_session(self.clock.env.now)
+
+    def _open_share(self) -> float:
+        """The share of the Processing batches' work that is open now: assignments they could hand out ÷ all
+        they need (1 when none is on offer: the session then finds nothing anyway)."""
+        open_slots = needed = 0
+        for group in self.dispatch.groups_offer:
+            for b in group:
+                open_slots += b.open_slots
+                needed += b.needed
+        return min(1.0, open_slots / needed) if needed else 1.0
 
     def _free_person(self, tries: int = 20) -> int:
         """Who a new session belongs to: a person of the group not in a session already.

@@ -565,7 +565,13 @@ class CrowdGroup(PerformerGroupBase):
     of the sessions (a Zipf-like law); ``top10_share_of_work`` instead sets the
     share of the assignments they do and replaces ``top10_share``.  ``decay``
     (optional) makes the rate depend on the batch's age (a launch burst, a fade;
-    see :class:`Decay`).  A session takes up to
+    see :class:`Decay`).  ``open_work_exponent`` β (default 0: off) makes it
+    depend on how much work is left: sessions come at ``(open / needed)^β`` times
+    the rate, ``open`` the assignments the Processing batches could hand out now
+    and ``needed`` all they need — a batch with little left sinks in the task
+    lists (platforms sort by tasks available), which gives the long tail real
+    batches show (β = 1: the last 10 % of the work brings a tenth of the
+    sessions).  A session takes up to
     ``suites_per_session`` suites; one that finds nothing it may take leaves
     at once.  Per suite: with ``skip_rate`` it is returned at once (SKIPPED),
     with ``abandon_rate`` it is held until the time limit and EXPIRED (and the
@@ -581,6 +587,7 @@ class CrowdGroup(PerformerGroupBase):
     top10_share_of_work: Number | None = Field(default=None, ge=0.1, lt=1)
     suites_per_session: CountDistribution = Geometric(dist="geometric", mean=5)
     decay: Decay | None = None
+    open_work_exponent: float = Field(default=0.0, ge=0, le=2)
 
     @model_validator(mode="after")
     def _one_skew(self) -> CrowdGroup:
