@@ -25,7 +25,8 @@ What is fitted (all times in seconds):
   abandonment (a share ``abandon_rate`` of assignments is held to the time limit and
   expires); expired assignments are censored at the limit;
 - **sessions**: a performer's assignments split where the gap between one's end and the
-  next accept exceeds the natural break in the log's pauses (at most ``session_gap``, default 10 min);
+  next accept exceeds the natural break in the log's pauses (at least 5 min, at most ``session_gap``,
+  default 1 h);
   **suites per session** geometric, sessions still going at ``as_of`` (or cut short by a limit or by
   no open work) censored;
 - **session arrivals**: a Poisson process ``rate · hourly(h) · multiplier(age)`` over the time
@@ -82,6 +83,8 @@ _REQUIRED = ("performer", "accepted_at", "status")
 _HOUR_PRIOR = 10.0
 #: A session that ended this recently before as_of may still go on (seconds).
 _NEXT_WITHIN_S = 120.0
+#: Pauses shorter than this never split a session (seconds): real workers pause between tasks.
+_MIN_SESSION_GAP_S = 300.0
 #: Bootstrap draws of the crowd parameters.
 DEFAULT_DRAWS = 20
 
@@ -445,25 +448,37 @@ def _cells(cut: _Cut, tz: str, steps: tuple[np.ndarray, np.ndarray], needed: int
     return {"a": edges[:-1], "b": edges[1:], "hour": hours, "exposure": exposure}
 
 
-def _available_share(cut: _Cut, sessions: _Sessions, capacity: int) -> Callable[[np.ndarray], np.ndarray]:
+def _sim_weights(cut: _Cut, population: int, top10_share: float) -> dict[str, float]:
+    """Each named performer's share of the crowd's sessions as the simulation will give it: the Zipf weights
+    over ``population`` people under which the busiest tenth holds ``top10_share``, the heaviest to whoever
+    did the most (as the warm start maps names to people)."""
+    from .model.performers import zipf_exponent
+
+    finished = np.isin(cut.kind, ["sub", "exp"])
+    done = pd.Series(cut.performer[finished]).value_counts().to_dict()
+    for name in cut.performer:
+        done.setdefault(name, 0)
+    ranked = sorted(done, key=lambda name: (-done[name], str(name)))[:population]
+    weights = np.arange(1, population + 1, dtype=float) ** -zipf_exponent(population, top10_share)
+    weights /= weights.sum()
+    return {name: float(weights[i]) for i, name in enumerate(ranked)}
+
+
+def _available_share(cut: _Cut, capacity: int, weight_of: Mapping[str, float]) -> Callable[[np.ndarray], np.ndarray]:
     """The share of the crowd's sessions, as a function of time, from people who could still take a suite.
 
     A person who has done ``capacity`` suites (every suite, or the per-batch limit) no longer comes to the
-    batch: the platform stops offering it.  Their sessions would be wasted in the model too, so a fall in
-    session starts after the busiest people ran out of work is not a fall in the crowd's interest.  A
-    person's share is their share of the sessions seen; the unseen people hold the Good–Turing share
-    ``F1 / sessions`` and never run out.
+    batch: the platform stops offering it, and in the simulation their sessions find nothing.  So a fall
+    in session starts after the busiest people ran out of work is not a fall in the crowd's interest: from
+    the moment a person ran out, their share of the sessions (``weight_of``, as the simulation gives it)
+    leaves the exposure.
     """
-    people, counts = np.unique(sessions.performer, return_counts=True)
-    total = max(int(counts.sum()), 1)
-    seen_share = 1.0 - float(np.sum(counts == 1)) / total
-    share = dict(zip(people.tolist(), (seen_share * counts / total).tolist(), strict=True))
     done = cut.kind == "sub"
     out_at, weight = [], []
     for person, ends in pd.Series(cut.end_s[done]).groupby(cut.performer[done]):
-        if len(ends) >= capacity and person in share:
+        if len(ends) >= capacity:
             out_at.append(float(np.sort(ends.to_numpy())[capacity - 1]))
-            weight.append(share[person])
+            weight.append(weight_of.get(person, 0.0))
     order = np.argsort(out_at)
     times, lost = np.asarray(out_at, dtype=float)[order], np.cumsum(np.asarray(weight, dtype=float)[order])
 
@@ -737,10 +752,9 @@ def _fit_crowd(cut: _Cut, *, needed: int, n_suites: int, overlap: int, limit_s: 
 
 
 def _arrivals(cut: _Cut, sessions: _Sessions, steps: tuple[np.ndarray, np.ndarray], needed: int,
-              tz: str, capacity: int | None = None) -> dict[str, Any]:
-    """Arrival fit (rate, burst, fade, their posterior grid, hourly weights); with ``capacity`` (suites one
-    person can do) the exposure leaves out the sessions of people who ran out of work."""
-    available = _available_share(cut, sessions, capacity) if capacity else None
+              tz: str, available: Callable[[np.ndarray], np.ndarray] | None = None) -> dict[str, Any]:
+    """Arrival fit (rate, burst, fade, their posterior grid, hourly weights); with ``available`` the exposure
+    leaves out the sessions of people who ran out of work (:func:`_available_share`)."""
     cells = _cells(cut, tz, steps, needed, available)
     arrivals = _fit_arrivals(sessions.start_s, cells, np.ones(24))
     hourly = _fit_hourly(sessions.start_s, cells, arrivals, tz, cut.t0, cut.elapsed_s)
@@ -760,11 +774,9 @@ def _arrival_draw(fit: Mapping[str, Any], rng: np.random.Generator) -> dict[str,
 
 
 def _skew(crowd: _Crowd) -> dict[str, float]:
-    """The crowd's skew as the scenario key: the share of the work the busiest tenth did, as seen (sessions
-    split at pauses make a steady worker look like many returns, so the session skew overstates how few
-    people come back); the session skew when the log shows too few people to tell."""
-    if math.isfinite(crowd.top10_work):
-        return {"top10_share_of_work": float(f"{min(max(crowd.top10_work, 0.1), 0.99):.4g}")}
+    """The crowd's skew as the scenario key: the session skew, the Zipf law under which the distinct people
+    seen are expected after the sessions seen — it sets how often new people come, which the end of a batch
+    waits for once the busiest people ran out of work."""
     return {"top10_share": float(f"{min(max(crowd.top10_share, 0.1), 0.99):.4g}")}
 
 
@@ -1022,7 +1034,7 @@ def calibrate(
     timezone: str = "UTC",
     name: str | None = None,
     draws: int = DEFAULT_DRAWS,
-    session_gap: str | float = "10m",
+    session_gap: str | float = "1h",
     seed: int = 0,
 ) -> Calibration:
     """Fit a scenario to an assignment log up to ``as_of`` (default: the log's last timestamp).
@@ -1040,7 +1052,8 @@ def calibrate(
         name: the scenario's name (default: the batch's).
         draws: bootstrap draws of the crowd parameters (0: none, the forecast uses the point estimate).
         session_gap: the longest pause within a session; a shorter natural break in the log's pauses (see
-            ``_session_gap``) is used when the log shows one.
+            ``_session_gap``) is used when the log shows one, but never one under 5 min: real workers pause
+            between tasks, and a visit cut at every pause looks like a person who keeps coming back.
         seed: seed of the bootstrap (the calibration is deterministic).
 
     Raises:
@@ -1070,7 +1083,7 @@ def calibrate(
     except Exception:
         raise CalibrationError(f"timezone: unknown time zone {timezone!r}") from None
     cut = _cut(log, as_of, limit_s)
-    gap_s = _session_gap(cut, max_gap_s)
+    gap_s = max(_session_gap(cut, max_gap_s), min(_MIN_SESSION_GAP_S, max_gap_s))
     tasks = max(1, round(float(np.median(cut.n_tasks)))) if len(cut.n_tasks) else 1
     seen_suites = len(set(cut.suite))
     if items is None:
@@ -1093,11 +1106,12 @@ def calibrate(
     needed = n_suites * overlap
     limit = _fit_limit(cut, n_suites)
     steps = _open_slots(cut, needed)
-    capacity = min(limit, n_suites) if limit else n_suites
-    arrivals = _arrivals(cut, _sessions(cut, gap_s, steps, needed, limit), steps, needed, timezone, capacity)
     sessions = _sessions(cut, gap_s, steps, needed, limit)
     people = pd.Series(sessions.performer).value_counts().to_numpy()
     population = _fit_population(people, _least_crowd(overlap, needed, n_suites, limit))
+    weights = _sim_weights(cut, int(population["population"]), min(max(population["top10_share"], 0.1), 0.99))
+    available = _available_share(cut, min(limit, n_suites) if limit else n_suites, weights)
+    arrivals = _arrivals(cut, sessions, steps, needed, timezone, available)
     crowd = _fit_crowd(cut, needed=needed, n_suites=n_suites, overlap=overlap, limit_s=limit_s, tz=timezone,
                        gap_s=gap_s, limit=limit, arrivals=arrivals, population=population)
     state, _ = _live_state(cut, n_suites=n_suites, overlap=overlap, tasks=tasks, items=items, limit_s=limit_s)
@@ -1210,8 +1224,8 @@ _UNITS = {
     "abandon_rate": "share of assignments",
     "skip_rate": "share of assignments",
     "population": "people",
-    "top10_share": "share of sessions (Zipf fit; the scenario sets the work share when the log shows one)",
-    "top10_share_of_work": "share of assignments (observed; the scenario's skew)",
+    "top10_share": "share of sessions (Zipf fit to the distinct people seen; the scenario's skew)",
+    "top10_share_of_work": "share of assignments (observed)",
 }
 
 

@@ -202,17 +202,18 @@ def test_forecast_to_a_target_count_of_submitted_assignments() -> None:
 
 def test_people_who_ran_out_of_work_leave_the_exposure() -> None:
     """A person who did every suite no longer comes to the batch: from their last suite on, the share of the
-    crowd's sessions that could take work drops by their share of the sessions (seen people hold 1 − F1/n)."""
-    from labelsim.calibration import _available_share, _cut, _open_slots, _sessions
+    crowd's sessions that could take work drops by their weight, the Zipf weight the simulation gives the
+    busiest named performer (ranked by assignments done, as the warm start maps names to people)."""
+    from labelsim.calibration import _available_share, _cut, _sim_weights
+    from labelsim.model.performers import zipf_exponent
 
     rows = [("a", f"s{k}", 100.0 * k, 100.0 * k + 50, "submitted") for k in range(3)]  # a does all 3 suites
     rows += [("b", "s0", 1000.0, 1050.0, "submitted"), ("c", "s1", 2000.0, 2050.0, "submitted")]
-    log = _log(rows, time_limit_s=600.0, max_assignments=3)
-    cut = _cut(log, None, 600.0)
-    sessions = _sessions(cut, 30.0, _open_slots(cut, 9), 9, None)  # a's pauses of 50 s split three sessions
-    available = _available_share(cut, sessions, capacity=3)
-    people, counts = np.unique(sessions.performer, return_counts=True)
-    share_a = (1 - np.sum(counts == 1) / counts.sum()) * counts[list(people).index("a")] / counts.sum()
+    cut = _cut(_log(rows, time_limit_s=600.0, max_assignments=3), None, 600.0)
+    weights = _sim_weights(cut, population=10, top10_share=0.4)
+    zipf = np.arange(1, 11, dtype=float) ** -zipf_exponent(10, 0.4)
+    assert weights["a"] == pytest.approx(zipf[0] / zipf.sum())  # a did the most: the heaviest weight
+    assert weights["b"] == pytest.approx(zipf[1] / zipf.sum())  # b and c tie: by name
+    available = _available_share(cut, 3, weights)
     before, after = available(np.array([200.0, 260.0]))
-    assert share_a == pytest.approx(0.6 * 3 / 5)  # sessions a: 3, b: 1, c: 1; F1 = 2 of 5
-    assert before == 1.0 and after == pytest.approx(1.0 - share_a)
+    assert before == 1.0 and after == pytest.approx(1.0 - weights["a"])
