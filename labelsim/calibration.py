@@ -1266,6 +1266,8 @@ def _interval(value: float, samples: np.ndarray, key: str) -> tuple[float, float
         high = min(high, 1.0)
     if key == "burst":
         low = max(low, 1.0)
+    if key == "top10_share":  # the busiest tenth holds at least a tenth
+        low = max(low, 0.1)
     return low, high
 
 
