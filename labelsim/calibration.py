@@ -1293,7 +1293,7 @@ def _fitted_frame(point: Mapping[str, float], boot: list[Mapping[str, float]], c
     return frame.astype({"value": "float64", "se": "float64", "low": "float64", "high": "float64"})
 
 
-def forecaster(replications: int = 40, draws: int = 10, seed: int = 0,
+def forecaster(replications: int = 40, draws: int = 20, seed: int = 0,
                **options: Any) -> Callable[..., tuple[float, float, float]]:
     """A backtest forecaster: ``f(log_cut, as_of, **known) -> (p10, p50, p90)`` remaining seconds.
 
