@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .logs import FINISHED, LOG_SCHEMAS, LogError
+from .scenario import LabelsimError
 from .theory import platform_formula_remaining_s
 
 __all__ = [
@@ -152,7 +153,8 @@ def platform_eta(log_cut: pd.DataFrame, total_assignments: int, as_of: pd.Timest
 class Backtest:
     """A backtest's forecasts (``rows``, schema ``backtest``) and their scores (``summary``, ``backtest_summary``).
 
-    ``skipped`` names the batches left out and why (e.g. an export with no submit times).
+    ``skipped`` names the batches and cuts left out and why (an export with no submit times, a cut the
+    forecaster refused with a :class:`~labelsim.LabelsimError`).
     """
 
     rows: pd.DataFrame
@@ -197,7 +199,12 @@ def score(
         for _, origin in origins(full, at).iterrows():
             as_of = origin["as_of"]
             cut = cut_log(full, as_of)
-            p10, p50, p90 = _quantiles(forecaster(cut, as_of, **facts), batch)
+            try:
+                forecast = forecaster(cut, as_of, **facts)
+            except LabelsimError as exc:  # one cut that cannot be forecast does not sink the backtest
+                skipped.append(f"{batch} at {float(origin['origin']):.0%}: {exc}")
+                continue
+            p10, p50, p90 = _quantiles(forecast, batch)
             rows.append({
                 "batch": str(batch),
                 "origin": float(origin["origin"]),

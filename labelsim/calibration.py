@@ -65,6 +65,7 @@ from numpy.typing import ArrayLike
 
 from .engine import REPLICATION_FIELDS, replicate
 from .scenario import LabelsimError, Scenario
+from .scenario.limits import MAX_SUITES_PER_SESSION
 from .scenario.overrides import DRAWS_KEY
 from .scenario.schema import MIN_REWARD_USD
 from .units import format_duration, parse_duration, parse_timestamp
@@ -85,6 +86,10 @@ _HOUR_PRIOR = 10.0
 _NEXT_WITHIN_S = 120.0
 #: Pauses shorter than this never split a session (seconds): real workers pause between tasks.
 _MIN_SESSION_GAP_S = 300.0
+#: The longest mean session a scenario may have (suites): a geometric session may reach ten times its mean,
+#: and the scenario allows 10,000.  (A session never needs more suites than the batch has either: nobody
+#: takes a suite twice.)
+_MAX_SESSION_MEAN = MAX_SUITES_PER_SESSION / 10
 #: Bootstrap draws of the crowd parameters.
 DEFAULT_DRAWS = 20
 
@@ -741,7 +746,8 @@ def _fit_crowd(cut: _Cut, *, needed: int, n_suites: int, overlap: int, limit_s: 
     pop = _fit_population(counts, _least_crowd(overlap, needed, n_suites, limit)) if population is None else population
     return _Crowd(
         rate_per_s=arrivals["rate"], burst=arrivals["burst"], half_life_s=arrivals["half_life"], hourly=hourly,
-        session_mean=_fit_session_length(sessions), mu=work["mu"], sigma=work["sigma"],
+        session_mean=min(_fit_session_length(sessions), float(n_suites), _MAX_SESSION_MEAN),
+        mu=work["mu"], sigma=work["sigma"],
         abandon=work["abandon"] * (1 - min(skip, 0.95)), skip=min(skip, 0.95),
         population=int(pop["population"]), top10_share=float(pop["top10_share"]),
         top10_work=_top10_share_of_work(cut), limit=limit, n_sessions=len(sessions.start_s),

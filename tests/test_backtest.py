@@ -223,3 +223,20 @@ def test_an_export_with_start_times_only_is_refused_not_silently_empty(runner: o
     assert result.exit_code == 2
     assert "left out started_only: no finished assignment with a submit time" in result.stderr
     assert "nothing to score" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_cut_the_forecaster_refuses_is_left_out_and_named():
+    """A forecaster's LabelsimError on one cut (e.g. a calibration that cannot give a valid scenario) leaves
+    that cut out with its reason; the other cuts are still scored."""
+    from labelsim.scenario import LabelsimError
+
+    log = make_log([{"status": "submitted", "accepted": 10 * i + 5, "ended": 10 * i + 10} for i in range(20)])
+
+    def picky(cut: pd.DataFrame, as_of: object, **known: object) -> tuple[float, float, float]:
+        if len(cut) < 8:
+            raise LabelsimError("too little to go on")
+        return 60.0, 120.0, 7200.0
+
+    result = score(log, picky)
+    assert result.rows["n_submitted"].tolist() == [10, 15]
+    assert len(result.skipped) == 1 and "at 25%: too little to go on" in result.skipped[0]

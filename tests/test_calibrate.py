@@ -217,3 +217,18 @@ def test_people_who_ran_out_of_work_leave_the_exposure() -> None:
     available = _available_share(cut, 3, weights)
     before, after = available(np.array([200.0, 260.0]))
     assert before == 1.0 and after == pytest.approx(1.0 - weights["a"])
+
+
+def test_a_session_never_needs_more_suites_than_the_batch_has() -> None:
+    """Three people each doing all ten suites in one run, still going at as_of (every session censored): the
+    censored estimate doubles the mean seen, but nobody takes a suite twice, so the mean stays ≤ the suites."""
+    rows = []
+    for person in ("a", "b", "c"):
+        for k in range(10):
+            end = 60.0 * k + 50 if k < 9 else None
+            rows.append((person, f"s{k}", 60.0 * k, end, "submitted" if end is not None else "active"))
+    cal = calibrate(_log(rows, time_limit_s=600.0, max_assignments=3), as_of=T0 + pd.Timedelta(seconds=560),
+                    items=10, draws=4)
+    crowd = cal.scenario.performers[0]
+    assert crowd.suites_per_session.mean <= 10
+    assert all(d.performers[0].suites_per_session.mean <= 10 for d in cal.draws)
