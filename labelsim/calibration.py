@@ -64,6 +64,7 @@ import yaml
 from numpy.typing import ArrayLike
 
 from .engine import REPLICATION_FIELDS, replicate
+from .model.performers import zipf_exponent
 from .scenario import LabelsimError, Scenario
 from .scenario.limits import MAX_SUITES_PER_SESSION
 from .scenario.overrides import DRAWS_KEY
@@ -457,8 +458,6 @@ def _sim_weights(cut: _Cut, population: int, top10_share: float) -> dict[str, fl
     """Each named performer's share of the crowd's sessions as the simulation will give it: the Zipf weights
     over ``population`` people under which the busiest tenth holds ``top10_share``, the heaviest to whoever
     did the most (as the warm start maps names to people)."""
-    from .model.performers import zipf_exponent
-
     finished = np.isin(cut.kind, ["sub", "exp"])
     done = pd.Series(cut.performer[finished]).value_counts().to_dict()
     for name in cut.performer:
@@ -731,19 +730,16 @@ class _Crowd:
         }
 
 
-def _fit_crowd(cut: _Cut, *, needed: int, n_suites: int, overlap: int, limit_s: float, tz: str, gap_s: float,
-               limit: int | None, arrivals: dict[str, Any] | None = None,
-               population: Mapping[str, float] | None = None,
+def _fit_crowd(cut: _Cut, *, needed: int, n_suites: int, limit_s: float, gap_s: float, limit: int | None,
+               arrivals: Mapping[str, Any], population: Mapping[str, float],
                work_start: Mapping[str, Any] | None = None) -> _Crowd:
-    steps = _open_slots(cut, needed)
-    sessions = _sessions(cut, gap_s, steps, needed, limit)
-    if arrivals is None:
-        arrivals = _arrivals(cut, sessions, steps, needed, tz)
+    """The crowd of ``cut`` with the given arrivals and population (fitted or drawn): sessions, work times,
+    skip and abandon rates are fitted here."""
+    sessions = _sessions(cut, gap_s, _open_slots(cut, needed), needed, limit)
     hourly = arrivals["hourly"]
     work = _fit_work(cut, limit_s, start=work_start)
     skip = float(np.sum(cut.kind == "skip") / max(len(cut.kind), 1))
-    counts = pd.Series(sessions.performer).value_counts().to_numpy()
-    pop = _fit_population(counts, _least_crowd(overlap, needed, n_suites, limit)) if population is None else population
+    pop = population
     return _Crowd(
         rate_per_s=arrivals["rate"], burst=arrivals["burst"], half_life_s=arrivals["half_life"], hourly=hourly,
         session_mean=min(_fit_session_length(sessions), float(n_suites), _MAX_SESSION_MEAN),
@@ -1118,8 +1114,8 @@ def calibrate(
     weights = _sim_weights(cut, int(population["population"]), min(max(population["top10_share"], 0.1), 0.99))
     available = _available_share(cut, min(limit, n_suites) if limit else n_suites, weights)
     arrivals = _arrivals(cut, sessions, steps, needed, timezone, available)
-    crowd = _fit_crowd(cut, needed=needed, n_suites=n_suites, overlap=overlap, limit_s=limit_s, tz=timezone,
-                       gap_s=gap_s, limit=limit, arrivals=arrivals, population=population)
+    crowd = _fit_crowd(cut, needed=needed, n_suites=n_suites, limit_s=limit_s, gap_s=gap_s, limit=limit,
+                       arrivals=arrivals, population=population)
     state, _ = _live_state(cut, n_suites=n_suites, overlap=overlap, tasks=tasks, items=items, limit_s=limit_s)
     batch_name = batches[0] if batches else "batch"
     title = name or f"{batch_name} (calibrated)"
@@ -1153,7 +1149,7 @@ def calibrate(
     point = crowd.values(tasks)
     work_start = {"mu": crowd.mu, "sigma": crowd.sigma, "abandon": crowd.abandon, "abandon_grid": crowd.abandon_grid}
     boot = _bootstrap(cut, draws, seed, arrivals, (population, people), work_start, needed=needed,
-                      n_suites=n_suites, overlap=overlap, limit_s=limit_s, tz=timezone, gap_s=gap_s, limit=limit)
+                      n_suites=n_suites, limit_s=limit_s, gap_s=gap_s, limit=limit)
     if boot:
         group = base["performers"][0]
         base[DRAWS_KEY] = [_differences(group, _crowd_mapping(c, tasks), f"performers.{group['name']}") for c in boot]

@@ -82,13 +82,19 @@ def test_decay_expected_sessions(age_h: float) -> None:
     rate, burst, half, hours = 60.0, 4.0, 1.0, 3.0
     k = math.log(2) / half
     expected = rate * (hours + (burst - 1) / k * (math.exp(-k * age_h) - math.exp(-k * (age_h + hours))))
-    crowd = {"sessions_per_hour": rate, "decay": {"burst": burst, "half_life": f"{half}h"}, "population": 100000}
+    _assert_mean_sessions({"burst": burst, "half_life": f"{half}h"}, rate, age_h, hours, expected)
+
+
+def _assert_mean_sessions(decay: dict[str, object], rate: float, age_h: float, hours: float, expected: float) -> None:
+    """Sessions of a crowd with ``decay`` over ``hours`` from batch age ``age_h``: their mean over 12 runs is
+    ``expected`` within 4 standard errors of Poisson counts."""
+    crowd = {"sessions_per_hour": rate, "decay": decay, "population": 100000}
     state = {"age": f"{age_h}h"} if age_h else None
     # every session takes one suite and holds it past the horizon: the batch stays open, sessions are counted
     scenario = _scenario(state, items=1500, crowd=crowd, horizon=f"{hours}h", time_limit="2d",
                          work={"dist": "constant", "value": 1e5})
     counts = [labelsim.simulate(scenario, seed=s).performers["sessions"].sum() for s in range(12)]
-    se = math.sqrt(expected / len(counts))  # Poisson counts
+    se = math.sqrt(expected / len(counts))
     assert abs(np.mean(counts) - expected) < 4 * se
 
 
@@ -113,13 +119,7 @@ def test_fade_expected_sessions(exponent: float, age_h: float, burst: float) -> 
         m = (1 + (burst - 1) * 2 ** (-t / 1.0)) * (1 + t / scale) ** -exponent
         expected = rate * float(np.sum((m[1:] + m[:-1]) / 2 * np.diff(t)))
         decay = {"burst": burst, "half_life": "1h", "fade_exponent": exponent, "fade_scale": f"{scale}h"}
-    crowd = {"sessions_per_hour": rate, "decay": decay, "population": 100000}
-    state = {"age": f"{age_h}h"} if age_h else None
-    scenario = _scenario(state, items=1500, crowd=crowd, horizon=f"{hours}h", time_limit="2d",
-                         work={"dist": "constant", "value": 1e5})
-    counts = [labelsim.simulate(scenario, seed=s).performers["sessions"].sum() for s in range(12)]
-    se = math.sqrt(expected / len(counts))  # Poisson counts
-    assert abs(np.mean(counts) - expected) < 4 * se
+    _assert_mean_sessions(decay, rate, age_h, hours, expected)
 
 
 @pytest.mark.parametrize("exponent", [0.5, 1.0])
