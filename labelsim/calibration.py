@@ -53,6 +53,7 @@ appear), ``overlap`` (unless a ``max_assignments`` column gives it), ``time_limi
 from __future__ import annotations
 
 import datetime as _dt
+import itertools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -173,6 +174,7 @@ class _Cut:
     end_s: np.ndarray  # nan while active
     kind: np.ndarray  # "sub" | "exp" | "skip" | "act"
     n_tasks: np.ndarray
+    work_start_s: np.ndarray  # when the work began (see _work_starts); ``elapsed_s`` for queued active ones
 
 
 def _column(log: pd.DataFrame, name: str) -> pd.Series | None:
@@ -248,7 +250,39 @@ def _cut(log: pd.DataFrame, as_of: object, time_limit_s: float) -> _Cut:
     tasks_col = _column(log, "n_tasks")
     n_tasks = (pd.to_numeric(tasks_col[keep], errors="coerce").fillna(1).clip(lower=1).to_numpy(dtype=float)
                if tasks_col is not None else np.ones(len(acc)))
-    return _Cut(t0, moment, now, performer, suite, acc, end, kind, n_tasks)
+    return _Cut(t0, moment, now, performer, suite, acc, end, kind, n_tasks,
+                _work_starts(performer, acc, end, kind, now))
+
+
+def _work_starts(performer: np.ndarray, accept: np.ndarray, end: np.ndarray, kind: np.ndarray,
+                 now: float) -> np.ndarray:
+    """When each assignment's work began (seconds since ``t0``).
+
+    A performer works on one assignment at a time: one accepted while an earlier one was
+    still open (an MTurk worker's queue of accepted HITs) starts when the performer last
+    finished one (submitted or skipped; assignments ending at the same moment, such as a page
+    done together, run side by side).  Of a performer's active assignments only the earliest
+    accepted is being worked on; the others wait in the queue and start ``now``.
+    """
+    start = accept.astype(float).copy()
+    finished = np.isin(kind, ("sub", "skip"))
+    active = kind == "act"
+    order = np.argsort(performer, kind="stable")
+    names = performer[order]
+    bounds = np.flatnonzero(np.r_[True, names[1:] != names[:-1], True])
+    for lo, hi in itertools.pairwise(bounds):
+        idx = order[lo:hi]
+        ends = np.sort(end[idx][finished[idx]])
+        done = idx[finished[idx]]
+        if len(ends):
+            before = np.searchsorted(ends, end[done], side="left") - 1
+            start[done] = np.where(before >= 0, np.maximum(accept[done], ends[np.maximum(before, 0)]), accept[done])
+        waiting = idx[active[idx]]
+        if len(waiting):
+            waiting = waiting[np.argsort(accept[waiting], kind="stable")]
+            start[waiting[0]] = max(float(accept[waiting[0]]), float(ends[-1]) if len(ends) else -math.inf)
+            start[waiting[1:]] = now
+    return start
 
 
 # --------------------------------------------------------------------------- work times
@@ -262,9 +296,9 @@ def _fit_work(cut: _Cut, limit_s: float, start: Mapping[str, Any] | None = None)
     """
     per = cut.n_tasks
     sub = cut.kind == "sub"
-    x = np.maximum((cut.end_s[sub] - cut.accept_s[sub]) / per[sub], 1e-3)
+    x = np.maximum((cut.end_s[sub] - cut.work_start_s[sub]) / per[sub], 1e-3)
     act = cut.kind == "act"
-    c_act = np.maximum((cut.elapsed_s - cut.accept_s[act]) / per[act], 1e-3)
+    c_act = np.maximum((cut.elapsed_s - cut.work_start_s[act]) / per[act], 1e-3)
     n_exp = int(np.sum(cut.kind == "exp"))
     lim = limit_s / max(1.0, float(np.median(per))) if len(per) else limit_s
     logx = np.log(x)
@@ -819,7 +853,7 @@ def _live_state(cut: _Cut, *, n_suites: int, overlap: int, tasks: int, items: in
     """The batch's ``state`` at as_of and the number of suites already labeled."""
     sub = cut.kind == "sub"
     frame = pd.DataFrame({"suite": cut.suite, "performer": cut.performer, "kind": cut.kind,
-                          "accept": cut.accept_s, "n_tasks": cut.n_tasks})
+                          "accept": cut.accept_s, "n_tasks": cut.n_tasks, "work_start": cut.work_start_s})
     done_by = frame[sub].groupby("suite", sort=False)["performer"].agg(lambda s: list(dict.fromkeys(s)))
     labeled_suites = [s for s, names in done_by.items() if len(names) >= overlap]
     labeled_items = min(items, len(labeled_suites) * tasks)
@@ -837,13 +871,18 @@ def _live_state(cut: _Cut, *, n_suites: int, overlap: int, tasks: int, items: in
     in_flight: list[dict[str, Any]] = []
     holders: dict[int, set[str]] = {i: set(x["submitted_by"]) for i, x in enumerate(suites)}
     taken: dict[int, int] = {i: len(x["submitted_by"]) for i, x in enumerate(suites)}
-    for suite_key, performer, accept in zip(active["suite"].tolist(), active["performer"].tolist(),
-                                            active["accept"].tolist(), strict=True):
+    queues = set(active.loc[active["work_start"] > active["accept"], "performer"])  # work waited in a queue
+    for suite_key, performer, accept, work_start in zip(active["suite"].tolist(), active["performer"].tolist(),
+                                                        active["accept"].tolist(), active["work_start"].tolist(),
+                                                        strict=True):
         i = index.get(suite_key)
         if i is None or performer in holders[i] or taken[i] >= overlap:
             continue
-        held = min(max(cut.elapsed_s - float(accept), 0.0), limit_s * (1 - 1e-9) - 1e-6)
-        in_flight.append({"performer": str(performer), "held": f"{max(held, 0.0):.3f}s", "suite": i})
+        held = max(min(cut.elapsed_s - float(accept), limit_s * (1 - 1e-9) - 1e-6), 0.0)
+        item = {"performer": str(performer), "held": f"{held:.3f}s", "suite": i}
+        if performer in queues:
+            item["worked"] = f"{min(max(cut.elapsed_s - float(work_start), 0.0), held):.3f}s"
+        in_flight.append(item)
         holders[i].add(str(performer))
         taken[i] += 1
     submitted = len(labeled_suites) * overlap + sum(len(x["submitted_by"]) for x in suites)
@@ -1204,7 +1243,7 @@ def _bootstrap(cut: _Cut, draws: int, seed: int, arrivals: Mapping[str, Any],
         idx = np.concatenate([rows[p] for p in pick])
         names = np.concatenate([np.full(len(rows[p]), f"{p}#{j}", dtype=object) for j, p in enumerate(pick)])
         sample = _Cut(cut.t0, cut.as_of, cut.elapsed_s, names, cut.suite[idx], cut.accept_s[idx],
-                      cut.end_s[idx], cut.kind[idx], cut.n_tasks[idx])
+                      cut.end_s[idx], cut.kind[idx], cut.n_tasks[idx], cut.work_start_s[idx])
         try:
             out.append(_fit_crowd(sample, arrivals=_arrival_draw(arrivals, rng),
                                   population=_population_draw(population[0], population[1], rng),

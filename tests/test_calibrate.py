@@ -115,6 +115,43 @@ def test_censored_work_times_recover_the_median() -> None:
     assert naive < row["value"]  # censoring drops the long ones from the naive sample
 
 
+def _queued(rng: np.random.Generator, n_sessions: int, median: float, sigma: float) -> pd.DataFrame:
+    """MTurk-style sessions: each worker accepts 1–6 HITs at once, then works them in turn (one at a time)."""
+    rows, t = [], 0.0
+    for k in range(n_sessions):
+        t += rng.exponential(30.0)
+        done = t
+        for _ in range(int(rng.integers(1, 7))):
+            done += rng.lognormal(math.log(median), sigma)
+            rows.append((f"w{k}", f"s{len(rows)}", t, done, "submitted"))
+    return _log(rows, time_limit_s=3600.0, max_assignments=1)
+
+
+def test_a_queue_of_accepted_work_is_not_read_as_slow_or_abandoned_work() -> None:
+    """Work starts when the worker's previous one ends: the fit recovers the median and sees no abandonment,
+    and the live state hands the queue to the model in turn (the head worked since the last submit, the rest 0)."""
+    log = _queued(np.random.default_rng(5), 300, median=60.0, sigma=0.4)
+    as_of = log["submitted_at"].quantile(0.5)
+    cal = calibrate(log, as_of=as_of, items=len(log), draws=8)
+    fitted = cal.fitted.set_index("parameter")
+    done = log[log["submitted_at"] <= as_of]
+    naive = float((done["submitted_at"] - done["accepted_at"]).dt.total_seconds().median())
+    assert abs(fitted.loc["seconds_per_task_median", "value"] - 60.0) < 4 * fitted.loc["seconds_per_task_median", "se"]
+    assert naive > 100.0  # accept -> submit includes the wait in the queue
+    assert fitted.loc["abandon_rate", "value"] < 0.02
+    state = cal.scenario.projects[0].batches[0].state
+    assert state is not None
+    waiting = log[(log["accepted_at"] <= as_of) & (log["submitted_at"] > as_of)]
+    queues = waiting.groupby("performer").size()
+    head = queues[queues > 1].index[0]
+    mine = [r for r in state.reservations if r.performer == head]
+    last_submit = done.loc[done["performer"] == head, "submitted_at"].max()
+    start = max(last_submit, waiting.loc[waiting["performer"] == head, "accepted_at"].min())
+    assert len(mine) == queues[head]
+    assert mine[0].worked == pytest.approx((as_of - start).total_seconds(), abs=1e-3)
+    assert all(r.worked == 0.0 for r in mine[1:])
+
+
 def _fitted_rate_h(cal: object, age_s: float) -> float:
     """The calibrated crowd's session rate (per hour) at ``age_s`` after launch."""
     crowd = cal.scenario.performers[0]  # type: ignore[attr-defined]

@@ -56,6 +56,32 @@ def test_too_long_work_expires_at_limit_minus_held_and_returns_the_suite() -> No
     assert result.batches["expired"].iloc[0] == 1  # the suite went back to the pool
 
 
+def test_a_queue_of_reservations_is_worked_in_turn() -> None:
+    """An MTurk-style queue: ann works one (60 s done of 100 s), two more wait; constant work ends at 40, 140, 240 s."""
+    queue = [{"performer": "ann", "held": "90s", "worked": "60s"},
+             {"performer": "ann", "held": "80s", "worked": "0s"},
+             {"performer": "ann", "held": "70s", "worked": "0s"}]
+    result = labelsim.simulate(_scenario({"in_flight": queue}, items=3, time_limit="10m"), seed=1)
+    frame = result.assignments.sort_values("ended_at")
+    assert (frame["outcome"] == "submitted").all() and set(frame["performer"].astype(str)) == {"ann"}
+    ended = (frame["ended_at"] - result.start).dt.total_seconds().to_numpy()
+    assert ended == pytest.approx([40.0, 140.0, 240.0])
+
+
+def test_a_queued_reservation_expires_at_its_own_limit() -> None:
+    """Work 100 s each, limit 150 s: the second waits until 100 s and would end at 200 s, past 150 − 20 = 130 s."""
+    queue = [{"performer": "ann", "held": "10s", "worked": "0s"}, {"performer": "ann", "held": "20s", "worked": "0s"}]
+    result = labelsim.simulate(_scenario({"in_flight": queue}, items=2, time_limit="150s", horizon="5m"), seed=1)
+    first = result.assignments[result.assignments["reserved_at"] < result.start].sort_values("reserved_at")
+    assert list(first["outcome"]) == ["expired", "submitted"]  # reserved 20 s ago expires; reserved 10 s ago submits
+    assert sorted(_ended_s(result)[:2]) == pytest.approx([100.0, 130.0])
+
+
+def test_worked_cannot_exceed_held() -> None:
+    with pytest.raises(ValueError, match=r"in_flight\[0\]\.worked \(50 s\) is more than held \(20 s\)"):
+        _scenario({"in_flight": [{"performer": "ann", "held": "20s", "worked": "50s"}]})
+
+
 def test_exponential_remaining_work_is_memoryless() -> None:
     mean, n = 120.0, 300
     held = [{"held": f"{h}s"} for h in np.linspace(1, 400, n)]

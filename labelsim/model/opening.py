@@ -148,8 +148,12 @@ class Opening:
                 if not self.place_in_flight(b, self.before_start, float(rng.uniform(0.0, b.time_limit))):
                     break
             return
-        for item in state.in_flight:
-            self._reservation(b, item, listed, rng)
+        last_queued = {item.performer: i for i, item in enumerate(state.in_flight) if item.worked is not None}
+        busy_until: dict[str | None, float] = {}
+        for i, item in enumerate(state.in_flight):
+            queued = item.worked is not None
+            self._reservation(b, item, listed, busy_until if queued else None,
+                              session=not queued or last_queued.get(item.performer) == i)
 
     # ------------------------------------------------------------------ named history
 
@@ -210,13 +214,19 @@ class Opening:
             suites.append(suite)
         return suites
 
-    def _reservation(self, b: BatchRun, item: InFlight, listed: list[Suite], rng: object) -> None:
-        """One in-flight assignment of the live state: its holder, its suite, and how it ends."""
+    def _reservation(self, b: BatchRun, item: InFlight, listed: list[Suite],
+                     busy_until: dict[str | None, float] | None, *, session: bool) -> None:
+        """One in-flight assignment of the live state: its holder, its suite, and how it ends.
+
+        ``busy_until`` (performer name -> seconds from now) chains a performer's queued
+        reservations (those with ``worked``): each starts when the one before it ends.
+        ``session``: whether the performer's session goes on from this one (the last of a queue).
+        """
         pid = self.person_of(item.performer)
         crowd = self.crowd
         if pid is not None and crowd is not None:
             person = pid - crowd.base_pid
-            if pid in crowd.in_session:  # holds several at once (MTurk workers queue HITs): one session goes on
+            if pid in crowd.in_session or not session:  # holds several at once: one session goes on
                 worker = Worker(pid, None, crowd.speeds[person])
             else:
                 worker = Worker(pid, crowd, crowd.speeds[person], max(1, next(crowd.length)))
@@ -232,16 +242,22 @@ class Opening:
             suite = first_open(b, worker.pid)
         if suite is None:
             return
-        outcome, ends_in = self._conditional_end(worker, suite, b, item.held)
+        worked = item.held if item.worked is None else item.worked
+        queue_s = busy_until.get(item.performer, 0.0) if busy_until is not None else 0.0
+        outcome, ends_in = self._conditional_end(worker, suite, b, item.held, worked, queue_s)
+        if busy_until is not None:
+            busy_until[item.performer] = ends_in
         if self.limits is not None and pid is not None and crowd is not None:
             self.limits.count(Worker(pid, crowd, worker.speed), b, 0.0)
         self.assignments.start(worker, b, suite, outcome, ends_in, -item.held)
 
-    def _conditional_end(self, w: Worker, suite: Suite, b: BatchRun, held: float) -> tuple[int, float]:
-        """How an assignment held ``held`` seconds ends: a draw of the performer's behaviour given it lasted so far.
+    def _conditional_end(self, w: Worker, suite: Suite, b: BatchRun, held: float, worked: float,
+                         queue_s: float) -> tuple[int, float]:
+        """How an assignment held ``held`` s and worked on ``worked`` s ends, its work starting in ``queue_s`` s.
 
-        Rejection sampling: draws that would have ended by now (skips, work shorter than
-        ``held``) are refused.  An abandoned or too slow one expires at ``time_limit − held``.
+        A draw of the performer's behaviour given it lasted so far (rejection sampling: draws
+        that would have ended by now, skips and work shorter than ``worked``, are refused).
+        An abandoned one, or one whose work would end after ``time_limit − held``, expires then.
         Without a crowd (or after 1000 refusals, far in the tail) it expires at the limit.
         """
         crowd = self.crowd
@@ -251,9 +267,12 @@ class Opening:
         probe = w if w.group is not None else Worker(w.pid, crowd, w.speed)
         for _ in range(1000):
             outcome, delay = crowd.decide(probe, suite, b)
-            if outcome == SKIPPED or delay <= held:
+            if outcome == SKIPPED or delay <= worked:
                 continue
-            return outcome, delay - held
+            ends_in = queue_s + delay - worked
+            if outcome != SUBMITTED or ends_in >= remaining_limit:
+                return (outcome if outcome != SUBMITTED else EXPIRED), remaining_limit
+            return outcome, ends_in
         return EXPIRED, remaining_limit
 
     def place_in_flight(

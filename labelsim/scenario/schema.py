@@ -173,11 +173,19 @@ class InFlight(_Model):
     having lasted ``held``) or expires at ``time_limit − held`` and its suite
     returns to the pool.  ``suite`` (optional) is an index into ``state.suites``
     (the partially done suite it belongs to); absent = an untouched open suite.
+
+    ``worked`` (optional, ≤ ``held``) is how long it has actually been worked on, for
+    a performer who accepted several at once and does them in turn (an MTurk worker's
+    queue of accepted HITs): the work time is then drawn given it lasted ``worked``,
+    and that performer's reservations which carry ``worked`` are done one after the
+    other, in list order, each expiring at its own ``time_limit − held``.  Absent:
+    ``worked = held`` and the reservation runs on its own.
     """
 
     performer: Name | None = None
     held: Duration = 0.0
     suite: Count | None = Field(default=None, ge=0)
+    worked: Duration | None = None
 
 
 class PartialSuite(_Model):
@@ -393,6 +401,9 @@ class Batch(_Model):
                     f"{where}.held ({item.held:g} s) is not below the time limit ({self.time_limit:g} s): "
                     "it would have expired already"
                 )
+            if item.worked is not None and item.worked > item.held:
+                raise ValueError(f"{where}.worked ({item.worked:g} s) is more than held ({item.held:g} s): "
+                                 "work starts after the reservation")
             if item.suite is None:
                 continue
             if item.suite >= len(state.suites):
