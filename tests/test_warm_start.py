@@ -12,6 +12,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import labelsim
 from labelsim.scenario import Scenario
@@ -179,3 +181,32 @@ def test_per_batch_limit_and_carried_counts() -> None:
 def test_top10_share_of_work_runs() -> None:
     scenario = _scenario(None, items=50, crowd={"sessions_per_hour": 30, "top10_share_of_work": 0.6})
     assert labelsim.simulate(scenario, seed=1).batches["status"].iloc[0] == "Completed"
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.sampled_from(["ann", "bob"]), st.integers(1, 500), st.booleans()), min_size=1,
+                max_size=8, unique_by=lambda x: x[1]))
+def test_queued_reservations_end_in_turn(items: list[tuple[str, int, bool]]) -> None:
+    """Constant work of 60 s, limit 600 s: in each performer's queue a reservation ends 60 s − worked after the one
+    before it (the head: after now), or expires at 600 − held if that comes first; nothing ends after its limit."""
+    work, limit = 60.0, 600.0
+    queue = []
+    for k, (who, held, head_worked) in enumerate(items):
+        first = all(other != who for other, _, _ in items[:k])
+        worked = min(held, 30) if first and head_worked else 0
+        queue.append({"performer": who, "held": f"{held}s", "worked": f"{worked}s"})
+    scenario = _scenario({"in_flight": queue}, items=len(queue), time_limit=f"{limit:g}s", horizon="1h",
+                         work={"dist": "constant", "value": work})
+    result = labelsim.simulate(scenario, seed=1)
+    frame = result.assignments[result.assignments["reserved_at"] < result.start]
+    held_s = (result.start - frame["reserved_at"]).dt.total_seconds().round().astype(int)
+    ended_s = (frame["ended_at"] - result.start).dt.total_seconds()
+    ended = dict(zip(held_s, zip(ended_s, frame["outcome"], strict=True), strict=True))
+    busy: dict[str, float] = {}
+    for item, (who, held, _) in zip(queue, items, strict=True):
+        end, outcome = ended[held]
+        due = busy.get(who, 0.0) + work - float(item["worked"][:-1])
+        expected = due if due < limit - held else limit - held
+        assert end == pytest.approx(expected)
+        assert outcome == ("submitted" if due < limit - held else "expired")
+        busy[who] = end
