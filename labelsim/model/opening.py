@@ -148,12 +148,12 @@ class Opening:
                 if not self.place_in_flight(b, self.before_start, float(rng.uniform(0.0, b.time_limit))):
                     break
             return
-        last_queued = {item.performer: i for i, item in enumerate(state.in_flight) if item.worked is not None}
-        busy_until: dict[str | None, float] = {}
+        queued = [item.worked is not None and item.performer is not None for item in state.in_flight]
+        last_queued = {item.performer: i for i, item in enumerate(state.in_flight) if queued[i]}
+        busy_until: dict[str, float] = {}
         for i, item in enumerate(state.in_flight):
-            queued = item.worked is not None
-            self._reservation(b, item, listed, busy_until if queued else None,
-                              session=not queued or last_queued.get(item.performer) == i)
+            self._reservation(b, item, listed, busy_until if queued[i] else None,
+                              session=not queued[i] or last_queued[item.performer] == i)
 
     # ------------------------------------------------------------------ named history
 
@@ -215,7 +215,7 @@ class Opening:
         return suites
 
     def _reservation(self, b: BatchRun, item: InFlight, listed: list[Suite],
-                     busy_until: dict[str | None, float] | None, *, session: bool) -> None:
+                     busy_until: dict[str, float] | None, *, session: bool) -> None:
         """One in-flight assignment of the live state: its holder, its suite, and how it ends.
 
         ``busy_until`` (performer name -> seconds from now) chains a performer's queued
@@ -243,10 +243,11 @@ class Opening:
         if suite is None:
             return
         worked = item.held if item.worked is None else item.worked
-        queue_s = busy_until.get(item.performer, 0.0) if busy_until is not None else 0.0
+        name = item.performer or ""
+        queue_s = busy_until.get(name, 0.0) if busy_until is not None else 0.0
         outcome, ends_in = self._conditional_end(worker, suite, b, item.held, worked, queue_s)
         if busy_until is not None:
-            busy_until[item.performer] = ends_in
+            busy_until[name] = ends_in
         if self.limits is not None and pid is not None and crowd is not None:
             self.limits.count(Worker(pid, crowd, worker.speed), b, 0.0)
         self.assignments.start(worker, b, suite, outcome, ends_in, -item.held)
@@ -270,8 +271,8 @@ class Opening:
             if outcome == SKIPPED or delay <= worked:
                 continue
             ends_in = queue_s + delay - worked
-            if outcome != SUBMITTED or ends_in >= remaining_limit:
-                return (outcome if outcome != SUBMITTED else EXPIRED), remaining_limit
+            if ends_in >= remaining_limit:  # abandoned, too slow, or waited too long in the queue
+                return (EXPIRED if outcome == SUBMITTED else outcome), remaining_limit
             return outcome, ends_in
         return EXPIRED, remaining_limit
 

@@ -178,8 +178,8 @@ class InFlight(_Model):
     a performer who accepted several at once and does them in turn (an MTurk worker's
     queue of accepted HITs): the work time is then drawn given it lasted ``worked``,
     and that performer's reservations which carry ``worked`` are done one after the
-    other, in list order, each expiring at its own ``time_limit − held``.  Absent:
-    ``worked = held`` and the reservation runs on its own.
+    other, in list order, each expiring at its own ``time_limit − held`` (unnamed ones
+    are not chained).  Absent: ``worked = held`` and the reservation runs on its own.
     """
 
     performer: Name | None = None
