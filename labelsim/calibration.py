@@ -471,9 +471,11 @@ def _fit_session_length(s: _Sessions) -> float:
 
 
 def _cells(cut: _Cut, tz: str, steps: tuple[np.ndarray, np.ndarray], needed: int,
-           available: Callable[[np.ndarray], np.ndarray] | None = None) -> dict[str, np.ndarray]:
+           available: Callable[[np.ndarray], np.ndarray] | None = None,
+           open_work_exponent: float = 0.0) -> dict[str, np.ndarray]:
     """A grid over [0, elapsed]: cell edges, local hour, and the exposure: the share of the cell with open work,
-    times the share of the crowd's sessions that could still take some (``available``, default all)."""
+    times the share of the crowd's sessions that could still take some (``available``, default all), times
+    (open ÷ needed work)^``open_work_exponent`` (the crowd's ``open_work_exponent``, given)."""
     total = max(cut.elapsed_s, 1.0)
     n = int(min(1000, max(120, math.ceil(total / 600.0))))
     edges = np.linspace(0.0, total, n + 1)
@@ -481,7 +483,10 @@ def _cells(cut: _Cut, tz: str, steps: tuple[np.ndarray, np.ndarray], needed: int
     stamps = cut.t0 + pd.to_timedelta(mids, unit="s")
     hours = stamps.tz_convert(tz).hour.to_numpy()
     probes = edges[:-1, None] + (edges[1:] - edges[:-1])[:, None] * (np.arange(8) + 0.5)[None, :] / 8
-    weight = (_open_at(steps, probes.ravel(), needed) > 0).astype(float)
+    open_work = _open_at(steps, probes.ravel(), needed)
+    weight = (open_work > 0).astype(float)
+    if open_work_exponent > 0:
+        weight = weight * np.clip(open_work / max(needed, 1), 0.0, 1.0) ** open_work_exponent
     if available is not None:
         weight = weight * available(probes.ravel())
     exposure = np.mean(weight.reshape(probes.shape), axis=1)
@@ -744,6 +749,7 @@ class _Crowd:
     fade_scale_s: float = math.nan
     p_fade: float = math.nan
     abandon_grid: tuple[np.ndarray, np.ndarray] | None = None
+    open_work_exponent: float = 0.0
 
     def values(self, tasks: float) -> dict[str, float]:
         median, sigma = _per_task_lognormal(self.mu, self.sigma, tasks)
@@ -783,20 +789,23 @@ def _fit_crowd(cut: _Cut, *, needed: int, n_suites: int, limit_s: float, gap_s: 
         top10_work=_top10_share_of_work(cut), limit=limit, n_sessions=len(sessions.start_s),
         p_decay=float(arrivals.get("p_decay", math.nan)), fade_exponent=float(arrivals["fade_exponent"]),
         fade_scale_s=float(arrivals["fade_scale"]), p_fade=float(arrivals.get("p_fade", math.nan)),
-        abandon_grid=work.get("abandon_grid"),
+        abandon_grid=work.get("abandon_grid"), open_work_exponent=float(arrivals.get("open_work_exponent", 0.0)),
     )
 
 
 def _arrivals(cut: _Cut, sessions: _Sessions, steps: tuple[np.ndarray, np.ndarray], needed: int,
-              tz: str, available: Callable[[np.ndarray], np.ndarray] | None = None) -> dict[str, Any]:
+              tz: str, available: Callable[[np.ndarray], np.ndarray] | None = None,
+              open_work_exponent: float = 0.0) -> dict[str, Any]:
     """Arrival fit (rate, burst, fade, their posterior grid, hourly weights); with ``available`` the exposure
-    leaves out the sessions of people who ran out of work (:func:`_available_share`)."""
-    cells = _cells(cut, tz, steps, needed, available)
+    leaves out the sessions of people who ran out of work (:func:`_available_share`); a given
+    ``open_work_exponent`` scales it by the open share of the work (the rate is then the one at full open work)."""
+    cells = _cells(cut, tz, steps, needed, available, open_work_exponent)
     arrivals = _fit_arrivals(sessions.start_s, cells, np.ones(24))
     hourly = _fit_hourly(sessions.start_s, cells, arrivals, tz, cut.t0, cut.elapsed_s)
     if not np.allclose(hourly, 1.0):
         arrivals = _fit_arrivals(sessions.start_s, cells, hourly)
     arrivals["hourly"] = hourly
+    arrivals["open_work_exponent"] = open_work_exponent
     return arrivals
 
 
@@ -842,6 +851,8 @@ def _crowd_mapping(crowd: _Crowd, tasks: float, name: str = "crowd") -> dict[str
     })
     if crowd.limit is not None:
         group["limits"] = {"per_batch": int(crowd.limit)}
+    if crowd.open_work_exponent > 0:
+        group["open_work_exponent"] = float(crowd.open_work_exponent)
     return group
 
 
@@ -1076,6 +1087,7 @@ def calibrate(
     name: str | None = None,
     draws: int = DEFAULT_DRAWS,
     session_gap: str | float = "1h",
+    open_work_exponent: float = 0.0,
     seed: int = 0,
 ) -> Calibration:
     """Fit a scenario to an assignment log up to ``as_of`` (default: the log's last timestamp).
@@ -1095,6 +1107,9 @@ def calibrate(
         session_gap: the longest pause within a session; a shorter natural break in the log's pauses (see
             ``_session_gap``) is used when the log shows one, but never one under 5 min: real workers pause
             between tasks, and a visit cut at every pause looks like a person who keeps coming back.
+        open_work_exponent: the crowd's β (0–2): sessions come at (open ÷ needed work)^β times the rate, a
+            nearly done batch sinking in the task lists.  Given, not fitted (a log's prefix cannot tell it from
+            a fade); the rate is fitted under it.  Backtest finished batches of your platform to choose it.
         seed: seed of the bootstrap (the calibration is deterministic).
 
     Raises:
@@ -1119,6 +1134,9 @@ def calibrate(
         overlap = round(from_log)
     overlap = _option_count(overlap, "overlap")
     max_gap_s = _option_duration(session_gap, "session_gap")
+    if (isinstance(open_work_exponent, bool) or not isinstance(open_work_exponent, (int, float))
+            or not 0.0 <= open_work_exponent <= 2.0):
+        raise CalibrationError(f"open_work_exponent: must be a number from 0 to 2, got {open_work_exponent!r}")
     try:
         pd.Timestamp.now(tz=timezone)
     except Exception:
@@ -1137,6 +1155,8 @@ def calibrate(
         raise CalibrationError(f"items: {items} items make {n_suites} suites of {tasks}, but the log already "
                                f"shows {seen_suites} suites")
     notes: list[str] = []
+    if open_work_exponent:
+        notes.append(f"open_work_exponent: {float(open_work_exponent):g} given (not fitted)")
     if reward is None:
         reward = _single(log, "reward_usd")
         if reward is None:
@@ -1152,7 +1172,7 @@ def calibrate(
     population = _fit_population(people, _least_crowd(overlap, needed, n_suites, limit))
     weights = _sim_weights(cut, int(population["population"]), min(max(population["top10_share"], 0.1), 0.99))
     available = _available_share(cut, min(limit, n_suites) if limit else n_suites, weights)
-    arrivals = _arrivals(cut, sessions, steps, needed, timezone, available)
+    arrivals = _arrivals(cut, sessions, steps, needed, timezone, available, float(open_work_exponent))
     crowd = _fit_crowd(cut, needed=needed, n_suites=n_suites, limit_s=limit_s, gap_s=gap_s, limit=limit,
                        arrivals=arrivals, population=population)
     state, _ = _live_state(cut, n_suites=n_suites, overlap=overlap, tasks=tasks, items=items, limit_s=limit_s)

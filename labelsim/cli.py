@@ -493,6 +493,9 @@ def calibrate_command(
     time_limit: Annotated[str | None, typer.Option("--time-limit", help="Assignment time limit, e.g. 10m.")] = None,
     reward: Annotated[float | None, typer.Option("--reward", help="USD per assignment.")] = None,
     timezone: Annotated[str, typer.Option("--timezone", help="Zone of the hour-of-day profile.")] = "UTC",
+    open_work_exponent: Annotated[float, typer.Option(
+        "--open-work-exponent", help="β (0–2): sessions come at (open ÷ needed work)^β times the rate, a nearly done "
+                                     "batch sinking in the task lists; given, not fitted (default 0).")] = 0.0,
     out_file: Annotated[Path | None, typer.Option("--out", help="Write the scenario YAML here (a new file).")] = None,
 ) -> None:
     """Fit a scenario (live state + crowd, with uncertainty) to an assignment log up to --as-of."""
@@ -505,7 +508,7 @@ def calibrate_command(
             raise LabelsimError(f"--out {out_file}: file exists; choose another name or remove it")
         frame = read_log(log)
         cal = calibrate(frame, as_of=as_of, items=items, overlap=overlap, time_limit=time_limit, reward=reward,
-                        timezone=timezone)
+                        timezone=timezone, open_work_exponent=_open_work_exponent(open_work_exponent))
         text = cal.to_yaml()
         if out_file is not None:
             write_text_new(out_file, text)
@@ -531,6 +534,12 @@ def _parse_origins(text: str) -> tuple[float, ...]:
     return tuple(values)
 
 
+def _open_work_exponent(value: float) -> float:
+    if not 0.0 <= value <= 2.0:
+        raise LabelsimError(f"--open-work-exponent: must be from 0 to 2, got {value:g}")
+    return value
+
+
 @app.command("backtest")
 def backtest_command(
     logs: Annotated[list[Path], typer.Argument(help="Finished batches' logs (platform exports).")],
@@ -538,6 +547,9 @@ def backtest_command(
     = "25%,50%,75%",
     replications: Annotated[int, typer.Option("--replications", "-n", help="Replications per forecast.")] = 40,
     seed: Annotated[int, typer.Option("--seed", help="Root seed.")] = 0,
+    open_work_exponent: Annotated[float, typer.Option(
+        "--open-work-exponent", help="β (0–2): sessions come at (open ÷ needed work)^β times the rate, a nearly done "
+                                     "batch sinking in the task lists; given, not fitted (default 0).")] = 0.0,
     out_dir: Annotated[Path | None, typer.Option("--out", help="Write the tables and a plot into this new folder.")]
     = None,
     force: Annotated[bool, typer.Option("--force", help="Replace a non-empty --out folder.")] = False,
@@ -551,6 +563,7 @@ def backtest_command(
 
     with user_errors():
         origins = _parse_origins(at)
+        beta = _open_work_exponent(open_work_exponent)
         if replications < 1:
             raise LabelsimError(f"--replications: must be at least 1, got {replications}")
         target = check_output_folder(out_dir, force=force) if out_dir is not None else None
@@ -561,7 +574,7 @@ def backtest_command(
             frame["batch"] = path.stem if single else f"{path.stem}:" + frame["batch"].astype(str)
             frames.append(frame)
         log = pd.concat(frames, ignore_index=True)
-        result = score(log, forecaster(replications=replications, seed=seed), at=origins)
+        result = score(log, forecaster(replications=replications, seed=seed, open_work_exponent=beta), at=origins)
         for reason in result.skipped:
             err.print(f"warning: left out {reason}", highlight=False, markup=False)
         if result.rows.empty:

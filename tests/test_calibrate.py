@@ -152,6 +152,42 @@ def test_a_queue_of_accepted_work_is_not_read_as_slow_or_abandoned_work() -> Non
     assert all(r.worked == 0.0 for r in mine[1:])
 
 
+def _open_work_log(seed: int) -> pd.DataFrame:
+    """A finished batch whose sessions come at 40/h × (open share of the work)^0.5 (no change with age)."""
+    from simlog import log_from_result
+
+    import labelsim
+
+    scenario = Scenario.from_mapping({
+        "start": "2026-03-02T08:00:00Z", "horizon": "30d", "account": {"balance": 1e6},
+        "projects": [{"name": "p", "batches": [{"name": "b", "items": 600, "reward": 0.01, "time_limit": "10m",
+                                                 "launch_at": "0s"}]}],
+        "performers": [{"name": "crowd", "kind": "crowd", "sessions_per_hour": 40, "population": 100000,
+                        "open_work_exponent": 0.5, "suites_per_session": {"dist": "geometric", "mean": 3},
+                        "seconds_per_task": {"dist": "lognormal", "median": 30, "sigma": 0.5}}],
+    })
+    return log_from_result(labelsim.simulate(scenario, seed=seed))
+
+
+def test_a_given_open_work_exponent_explains_the_falling_arrivals() -> None:
+    """Calibrated at 75 % with the true β = 0.5 given, the rate's interval holds the true 40/h (the rate at full
+    open work) and the arrivals need less of a change with age than with β = 0 (every one of 3 logs)."""
+    for seed in (8, 9, 10):
+        log = _open_work_log(seed)
+        done = log[log["status"] == "submitted"].sort_values("submitted_at")
+        as_of = done["submitted_at"].iloc[int(0.75 * len(done))]
+        given = calibrate(log, as_of=as_of, items=600, draws=20, open_work_exponent=0.5)
+        fitted = given.fitted.set_index("parameter")
+        assert fitted.loc["sessions_per_hour", "low"] <= 40 <= fitted.loc["sessions_per_hour", "high"]
+        plain = calibrate(log, as_of=as_of, items=600, draws=0).fitted.set_index("parameter")
+        p_change = [float(f.loc["burst", "note"].split("=")[1]) for f in (fitted, plain)]
+        assert p_change[0] < p_change[1], p_change
+    assert given.scenario.performers[0].open_work_exponent == 0.5
+    assert "open_work_exponent: 0.5 given (not fitted)" in given.to_yaml()
+    with pytest.raises(CalibrationError, match=r"^open_work_exponent: must be a number from 0 to 2"):
+        calibrate(log, as_of=as_of, items=600, draws=0, open_work_exponent=3.0)
+
+
 def _fitted_rate_h(cal: object, age_s: float) -> float:
     """The calibrated crowd's session rate (per hour) at ``age_s`` after launch."""
     crowd = cal.scenario.performers[0]  # type: ignore[attr-defined]

@@ -54,6 +54,7 @@ def test_calibrate_refuses_to_overwrite(log_csv: Path, tmp_path: Path) -> None:
     ([], "items"),
     (["--items", "120", "--time-limit", "soon"], "time_limit"),
     (["--items", "120", "--as-of", "yesterday-ish"], "as_of"),
+    (["--items", "120", "--open-work-exponent", "2.5"], "--open-work-exponent"),
 ])
 def test_calibrate_bad_input_is_one_line(log_csv: Path, args: list[str], needle: str) -> None:
     result = runner.invoke(app, ["calibrate", str(log_csv), *args])
@@ -82,8 +83,8 @@ def test_backtest_prints_both_methods_and_writes_the_plot(tmp_path: Path) -> Non
     assert {"backtest.csv", "backtest_summary.csv", "backtest.png"} <= {p.name for p in folder.iterdir()}
 
 
-@pytest.mark.parametrize("at", ["150%", "half"])
-def test_backtest_bad_origin_is_one_line(log_csv: Path, at: str) -> None:
-    result = runner.invoke(app, ["backtest", str(log_csv), "--at", at])
+@pytest.mark.parametrize("args", [["--at", "150%"], ["--at", "half"], ["--open-work-exponent", "-1"]])
+def test_backtest_bad_option_is_one_line(log_csv: Path, args: list[str]) -> None:
+    result = runner.invoke(app, ["backtest", str(log_csv), *args])
     assert result.exit_code == 2
     assert len([line for line in result.output.splitlines() if line.strip()]) == 1
