@@ -483,6 +483,11 @@ def render_comparison(result: Comparison, overrides: list[str], variant: Path | 
 # --------------------------------------------------------------------------- calibrate
 
 
+OpenWorkExponent = Annotated[float, typer.Option(
+    "--open-work-exponent", help="β (0–2): sessions come at (open ÷ needed work)^β times the rate, a nearly done "
+                                 "batch sinking in the task lists; given, not fitted (default 0).")]
+
+
 @app.command("calibrate")
 def calibrate_command(
     log: Annotated[Path, typer.Argument(help="An assignment log: a platform export (Toloka, MTurk, Figure Eight).")],
@@ -493,9 +498,7 @@ def calibrate_command(
     time_limit: Annotated[str | None, typer.Option("--time-limit", help="Assignment time limit, e.g. 10m.")] = None,
     reward: Annotated[float | None, typer.Option("--reward", help="USD per assignment.")] = None,
     timezone: Annotated[str, typer.Option("--timezone", help="Zone of the hour-of-day profile.")] = "UTC",
-    open_work_exponent: Annotated[float, typer.Option(
-        "--open-work-exponent", help="β (0–2): sessions come at (open ÷ needed work)^β times the rate, a nearly done "
-                                     "batch sinking in the task lists; given, not fitted (default 0).")] = 0.0,
+    open_work_exponent: OpenWorkExponent = 0.0,
     out_file: Annotated[Path | None, typer.Option("--out", help="Write the scenario YAML here (a new file).")] = None,
 ) -> None:
     """Fit a scenario (live state + crowd, with uncertainty) to an assignment log up to --as-of."""
@@ -547,9 +550,7 @@ def backtest_command(
     = "25%,50%,75%",
     replications: Annotated[int, typer.Option("--replications", "-n", help="Replications per forecast.")] = 40,
     seed: Annotated[int, typer.Option("--seed", help="Root seed.")] = 0,
-    open_work_exponent: Annotated[float, typer.Option(
-        "--open-work-exponent", help="β (0–2): sessions come at (open ÷ needed work)^β times the rate, a nearly done "
-                                     "batch sinking in the task lists; given, not fitted (default 0).")] = 0.0,
+    open_work_exponent: OpenWorkExponent = 0.0,
     out_dir: Annotated[Path | None, typer.Option("--out", help="Write the tables and a plot into this new folder.")]
     = None,
     force: Annotated[bool, typer.Option("--force", help="Replace a non-empty --out folder.")] = False,
