@@ -721,6 +721,17 @@ def plot_frontier(data: Any, ax: Axes | None = None) -> Axes:
 __all__ += ["plot_backtest"]
 
 
+def _plain_log_ticks(ax: Axes, low: float, high: float) -> None:
+    """Log axes labelled 0.1, 1, 10 (not 10⁻¹ …); under two decades the minor ticks (2, 3, 5 …) get labels too."""
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
+    plain = FuncFormatter(lambda value, _pos: f"{value:g}")
+    minor = plain if high / low < 100 else NullFormatter()
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_formatter(plain)
+        axis.set_minor_formatter(minor)
+
+
 def plot_backtest(rows: pd.DataFrame, ax: Axes | None = None) -> Axes:
     """Predicted against actual remaining time, log-log (``backtest`` frame from :func:`labelsim.backtest.score`).
 
@@ -748,6 +759,7 @@ def plot_backtest(rows: pd.DataFrame, ax: Axes | None = None) -> Axes:
     ax.set_yscale("log")
     ax.set_xlim(low, high)
     ax.set_ylim(low, high)
+    _plain_log_ticks(ax, low, high)
     ax.set_xlabel("actual remaining time (h)")
     ax.set_ylabel("predicted remaining time (h)")
     ax.legend(frameon=False)
